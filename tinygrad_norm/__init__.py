@@ -1,0 +1,31 @@
+"""tinygrad_norm: a small tape-based autograd framework whose normalization and dropout kernels
+are Numba (CPU) and numba.cuda (GPU) code."""
+
+from . import nn
+from .autograd import enable_grad, is_grad_enabled, no_grad
+from .gradcheck import GradcheckError, gradcheck
+from .random import manual_seed
+from .tensor import Tensor, arange, cat, full, ones, rand, randn, stack, tensor, where, zeros
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GradcheckError",
+    "Tensor",
+    "arange",
+    "cat",
+    "enable_grad",
+    "full",
+    "gradcheck",
+    "is_grad_enabled",
+    "manual_seed",
+    "nn",
+    "no_grad",
+    "ones",
+    "rand",
+    "randn",
+    "stack",
+    "tensor",
+    "where",
+    "zeros",
+]

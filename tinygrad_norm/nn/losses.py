@@ -1,0 +1,118 @@
+"""Loss functions, composed from differentiable ops (their gradients come from the tape)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _class_targets(input: Tensor, target) -> tuple[Tensor, np.ndarray]:
+    """Move the class axis of (N, C, d1, ...) input last and flatten: (M, C) scores, (M,) targets."""
+    target = target.data if isinstance(target, Tensor) else input.xp.asarray(target)
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"target must hold integer class indices, got dtype {target.dtype}")
+    if input.ndim == 1:
+        input, target = input.unsqueeze(0), target.reshape(1)
+    if input.ndim > 2:
+        input = input.permute(0, *range(2, input.ndim), 1).reshape(-1, input.shape[1])
+    if target.size != input.shape[0]:
+        raise ValueError(f"target has {target.size} class indices for {input.shape[0]} rows of scores")
+    return input, target.reshape(-1)
+
+
+def nll_loss(
+    input: Tensor, target, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean"
+) -> Tensor:
+    """-input[n, target[n]] · weight[target[n]]; "mean" divides by the summed weights of the counted rows."""
+    _check_reduction(reduction)
+    log_probs, target = _class_targets(input, target)
+    xp = log_probs.xp
+    keep = target != ignore_index
+    safe_target = xp.where(keep, target, 0)
+    if ((safe_target < 0) | (safe_target >= log_probs.shape[1])).any():
+        raise ValueError(f"target holds a class index outside [0, {log_probs.shape[1]})")
+    row_weight = keep.astype(log_probs.dtype)
+    if weight is not None:
+        row_weight = row_weight * weight.data[safe_target]
+    picked = log_probs[xp.arange(len(safe_target)), safe_target]
+    loss = -picked * Tensor._from_array(row_weight, False)
+    if reduction == "mean":
+        return loss.sum() * (1.0 / row_weight.sum())
+    return loss.reshape(*_target_shape(input, target)) if reduction == "none" else loss.sum()
+
+
+def _target_shape(input: Tensor, target) -> tuple[int, ...]:
+    return (input.shape[0], *input.shape[2:]) if input.ndim > 1 else ()
+
+
+def cross_entropy(
+    input: Tensor,
+    target,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """log_softmax over the class axis, then the negative log-likelihood of integer targets.
+
+    With label smoothing ε the target distribution is (1-ε)·onehot + ε/C, so the loss is
+    (1-ε)·nll + ε·mean_c(-log p_c) (class weights applied as torch does)."""
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+    log_probs = input.log_softmax(axis=1 if input.ndim > 1 else 0)
+    loss = nll_loss(log_probs, target, weight, ignore_index, reduction)
+    if label_smoothing == 0.0:
+        return loss
+    flat, flat_target = _class_targets(log_probs, target)
+    keep = Tensor._from_array((flat_target != ignore_index).astype(flat.dtype), False)
+    per_class = -flat if weight is None else -flat * weight
+    smooth = per_class.sum(axis=1) * keep * (1.0 / flat.shape[1])
+    if reduction == "mean":
+        if weight is None:
+            smooth = smooth.sum() * (1.0 / keep.data.sum())
+        else:
+            safe_target = flat.xp.where(flat_target != ignore_index, flat_target, 0)
+            smooth = smooth.sum() * (1.0 / (weight.data[safe_target] * keep.data).sum())
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    else:
+        smooth = smooth.reshape(*_target_shape(input, target))
+    return loss * (1.0 - label_smoothing) + smooth * label_smoothing
+
+
+def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    _check_reduction(reduction)
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor, target, weight: Tensor | None = None, reduction: str = "mean", pos_weight: Tensor | None = None
+) -> Tensor:
+    """-[p·t·log σ(x) + (1-t)·log(1-σ(x))], computed stably as
+    (1-t)·x + (1 + (p-1)·t)·softplus(-x), with softplus(-x) = log(1+exp(-|x|)) + max(-x, 0)."""
+    _check_reduction(reduction)
+    target = target if isinstance(target, Tensor) else input._operand(target)
+    softplus_neg = (1 + (-input.abs()).exp()).log() + (-input).relu()
+    log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
+    loss = (1 - target) * input + log_weight * softplus_neg
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)

@@ -1,0 +1,194 @@
+"""Element-wise ops: broadcasting binary ops and unary ops with their gradient rules."""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd import Function
+from .special import erf
+
+
+def unbroadcast(grad, shape: tuple[int, ...]):
+    """Sum `grad` down to `shape`, undoing numpy broadcasting (leading axes, then size-1 axes)."""
+    if grad.shape == shape:
+        return grad
+    grad = grad.sum(axis=tuple(range(grad.ndim - len(shape)))) if grad.ndim > len(shape) else grad
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    return grad.sum(axis=axes, keepdims=True) if axes else grad
+
+
+# ---- binary ----------------------------------------------------------------------------------
+
+
+class Add(Function):
+    def forward(self, a, b):
+        self.a_shape, self.b_shape = a.shape, b.shape
+        return a + b
+
+    def backward(self, grad):
+        return unbroadcast(grad, self.a_shape), unbroadcast(grad, self.b_shape)
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, grad):
+        da = unbroadcast(grad * self.b, self.a.shape) if self.needs_input_grad[0] else None
+        db = unbroadcast(grad * self.a, self.b.shape) if self.needs_input_grad[1] else None
+        return da, db
+
+
+class Pow(Function):
+    """a ** b; d/da = b a^(b-1), d/db = a^b log a (defined where a > 0)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.out = a**b
+        return self.out
+
+    def backward(self, grad):
+        a, b, xp = self.a, self.b, self.xp
+        da = unbroadcast(grad * b * a ** (b - 1), a.shape) if self.needs_input_grad[0] else None
+        db = None
+        if self.needs_input_grad[1]:
+            log_a = xp.log(xp.where(a > 0, a, 1))
+            db = unbroadcast(grad * self.out * log_a, b.shape)
+        return da, db
+
+
+class Where(Function):
+    """where(condition, a, b): the gradient goes to `a` where the condition holds, else to `b`."""
+
+    def forward(self, condition, a, b):
+        self.condition, self.a_shape, self.b_shape = condition, a.shape, b.shape
+        return self.xp.where(condition, a, b)
+
+    def backward(self, grad):
+        zero = self.xp.zeros((), grad.dtype)
+        return (
+            None,
+            unbroadcast(self.xp.where(self.condition, grad, zero), self.a_shape),
+            unbroadcast(self.xp.where(self.condition, zero, grad), self.b_shape),
+        )
+
+
+# ---- unary -----------------------------------------------------------------------------------
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad):
+        return -grad
+
+
+class Exp(Function):
+    def forward(self, x):
+        self.y = self.xp.exp(x)
+        return self.y
+
+    def backward(self, grad):
+        return grad * self.y
+
+
+class Log(Function):
+    def forward(self, x):
+        self.x = x
+        return self.xp.log(x)
+
+    def backward(self, grad):
+        return grad / self.x
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        self.y = self.xp.sqrt(x)
+        return self.y
+
+    def backward(self, grad):
+        return grad / (2 * self.y)
+
+
+class Abs(Function):
+    def forward(self, x):
+        self.x = x
+        return self.xp.abs(x)
+
+    def backward(self, grad):
+        return grad * self.xp.sign(self.x)
+
+
+class Clip(Function):
+    """The gradient passes where min <= x <= max (as torch.clamp)."""
+
+    def forward(self, x, min=None, max=None):
+        self.inside = (x >= (min if min is not None else -math.inf)) & (x <= (max if max is not None else math.inf))
+        return self.xp.clip(x, min, max)
+
+    def backward(self, grad):
+        return grad * self.inside
+
+
+class Tanh(Function):
+    def forward(self, x):
+        self.y = self.xp.tanh(x)
+        return self.y
+
+    def backward(self, grad):
+        return grad * (1 - self.y * self.y)
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        # exp of a non-positive number only, so neither branch overflows
+        z = self.xp.exp(-self.xp.abs(x))
+        self.y = self.xp.where(x >= 0, 1 / (1 + z), z / (1 + z))
+        return self.y
+
+    def backward(self, grad):
+        return grad * self.y * (1 - self.y)
+
+
+class LeakyReLU(Function):
+    """max(x, 0) + slope * min(x, 0); ReLU is slope 0. At x == 0 the gradient is `slope` (as torch)."""
+
+    def forward(self, x, negative_slope=0.0):
+        self.positive, self.slope = x > 0, negative_slope
+        return self.xp.where(self.positive, x, x * negative_slope)
+
+    def backward(self, grad):
+        return self.xp.where(self.positive, grad, grad * self.slope)
+
+
+class GELU(Function):
+    """x Φ(x). Exact: Φ(x) = (1 + erf(x/√2))/2. approximate='tanh': Φ(x) ≈ (1 + tanh(u))/2 with
+    u = √(2/π)(x + 0.044715 x³)."""
+
+    def forward(self, x, approximate="none"):
+        self.x, self.approximate = x, approximate
+        xp = self.xp
+        if approximate == "tanh":
+            self.t = xp.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))
+            return 0.5 * x * (1 + self.t)
+        self.cdf = 0.5 * (1 + erf(x * (1 / math.sqrt(2)), xp))
+        return x * self.cdf
+
+    def backward(self, grad):
+        x, xp = self.x, self.xp
+        if self.approximate == "tanh":
+            du = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
+            return grad * (0.5 * (1 + self.t) + 0.5 * x * (1 - self.t * self.t) * du)
+        pdf = xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
+        return grad * (self.cdf + x * pdf)
+
+
+class Cast(Function):
+    def forward(self, x, dtype):
+        self.dtype = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, grad):
+        return grad.astype(self.dtype)

@@ -1,0 +1,92 @@
+"""Reductions and the numerically stable softmax family."""
+
+from __future__ import annotations
+
+from ..autograd import Function
+
+
+def normalize_axis(axis, ndim: int) -> tuple[int, ...]:
+    """None, an int or a tuple of ints -> a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    for a in axes:
+        if not -max(ndim, 1) <= a < max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+    return tuple(sorted({a % ndim for a in axes})) if ndim else ()
+
+
+def expand_reduced(grad, axes: tuple[int, ...], keepdims: bool):
+    """Give a reduced gradient back its size-1 axes so it broadcasts against the input."""
+    if keepdims:
+        return grad
+    shape = list(grad.shape)
+    for a in axes:
+        shape.insert(a, 1)
+    return grad.reshape(shape)
+
+
+class Sum(Function):
+    def forward(self, x, axis=None, keepdims=False):
+        self.shape, self.axes, self.keepdims = x.shape, normalize_axis(axis, x.ndim), keepdims
+        return x.sum(axis=self.axes, keepdims=keepdims)
+
+    def backward(self, grad):
+        return self.xp.broadcast_to(expand_reduced(grad, self.axes, self.keepdims), self.shape)
+
+
+class Max(Function):
+    """The gradient is shared equally among the elements that reach the maximum (as torch.amax)."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.axes, self.keepdims = normalize_axis(axis, x.ndim), keepdims
+        y = x.max(axis=self.axes, keepdims=True)
+        self.winners = x == y
+        return y if keepdims else self.xp.squeeze(y, axis=self.axes)
+
+    def backward(self, grad):
+        grad = expand_reduced(grad, self.axes, self.keepdims)
+        return self.winners * (grad / self.winners.sum(axis=self.axes, keepdims=True))
+
+
+class LogSumExp(Function):
+    """log Σ exp(x), shifted by the maximum so nothing overflows; d/dx = softmax(x)."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        xp = self.xp
+        self.axes, self.keepdims = normalize_axis(axis, x.ndim), keepdims
+        shift = x.max(axis=self.axes, keepdims=True)
+        shift = xp.where(xp.isfinite(shift), shift, 0)
+        self.exp = xp.exp(x - shift)
+        total = self.exp.sum(axis=self.axes, keepdims=True)
+        self.total = total
+        y = xp.log(total) + shift
+        return y if keepdims else self.xp.squeeze(y, axis=self.axes)
+
+    def backward(self, grad):
+        return expand_reduced(grad, self.axes, self.keepdims) * self.exp / self.total
+
+
+class Softmax(Function):
+    """y = exp(x - max) / Σ exp(x - max); dx = y (g - Σ g y)."""
+
+    def forward(self, x, axis=-1):
+        e = self.xp.exp(x - x.max(axis=axis, keepdims=True))
+        self.y, self.axis = e / e.sum(axis=axis, keepdims=True), axis
+        return self.y
+
+    def backward(self, grad):
+        return self.y * (grad - (grad * self.y).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y = x - logsumexp(x); dx = g - softmax(x) Σ g."""
+
+    def forward(self, x, axis=-1):
+        shifted = x - x.max(axis=axis, keepdims=True)
+        self.y = shifted - self.xp.log(self.xp.exp(shifted).sum(axis=axis, keepdims=True))
+        self.axis = axis
+        return self.y
+
+    def backward(self, grad):
+        return grad - self.xp.exp(self.y) * grad.sum(axis=self.axis, keepdims=True)

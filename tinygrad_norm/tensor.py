@@ -1,0 +1,486 @@
+"""`Tensor`: an array (numpy, or CuPy on a GPU) with reverse-mode autograd on the tape.
+
+Every method that computes is a thin call into `ops/`: the gradient rules live there, forward
+beside backward. Derived ops (`a - b`, `a / b`, `mean`, `var`, `min`) are compositions.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import autograd
+from .ops import elementwise as E
+from .ops import movement as M
+from .ops import reduce as R
+from .ops.matmul import MatMul
+from .random import generator
+
+Axis = int | Sequence[int] | None
+
+
+def array_module(array) -> Any:
+    """numpy for numpy arrays, cupy for CuPy arrays."""
+    return sys.modules["cupy"] if type(array).__module__.startswith("cupy") else np
+
+
+def _as_dtype(dtype) -> np.dtype | None:
+    if dtype is None:
+        return None
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be a numpy dtype or its name, got {dtype!r}") from None
+
+
+class _Size(int):
+    """Element count that is also callable like torch's `Tensor.size()`: `t.size == t.numel()`,
+    `t.size() == t.shape`, `t.size(d) == t.shape[d]`."""
+
+    def __new__(cls, shape: tuple[int, ...]):
+        self = super().__new__(cls, int(np.prod(shape, dtype=np.int64)))
+        self.shape = shape
+        return self
+
+    def __call__(self, dim: int | None = None):
+        return self.shape if dim is None else self.shape[dim]
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it so `backward()` can differentiate.
+
+    `Tensor(data, requires_grad=False, dtype=None)`: `data` is an array, a nested list or a scalar.
+    Python floats become float32 (as in torch); numpy arrays keep their dtype, so float64 is kept;
+    integers stay integer (int64 for Python ints) and cannot require grad.
+    """
+
+    __slots__ = ("data", "requires_grad", "grad", "_ctx", "_retains_grad", "__weakref__")
+    __array_priority__ = 1000  # so `ndarray op Tensor` defers to Tensor's reflected operators
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None):
+        dtype = _as_dtype(dtype)
+        if isinstance(data, Tensor):
+            data = data.data
+        if array_module(data) is np:
+            from_python = not isinstance(data, np.ndarray | np.generic)
+            data = np.array(data, dtype=dtype)
+            if dtype is None and from_python and data.dtype == np.float64:
+                data = data.astype(np.float32)
+        elif dtype is not None:
+            data = data.astype(dtype)
+        self._init(data, requires_grad)
+
+    def _init(self, data, requires_grad: bool) -> None:
+        _check_grad_dtype(data.dtype, requires_grad)
+        self.data = data
+        self.requires_grad = bool(requires_grad)
+        self.grad: Tensor | None = None
+        self._ctx: autograd.Function | None = None
+        self._retains_grad = False
+
+    @classmethod
+    def _from_array(cls, data, requires_grad: bool) -> Tensor:
+        """Wrap an array without copying or converting it (the path every op takes)."""
+        out = object.__new__(cls)
+        out._init(data, requires_grad)
+        return out
+
+    # ---- attributes ----------------------------------------------------------------------------
+
+    @property
+    def xp(self):
+        return array_module(self.data)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> _Size:
+        return _Size(self.data.shape)
+
+    def numel(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return "cpu" if self.xp is np else "cuda"
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(*reversed(range(self.ndim)))
+
+    def numpy(self) -> np.ndarray:
+        return self.data if self.xp is np else self.data.get()
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, this one has {self.data.size}")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph."""
+        return Tensor._from_array(self.data, False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if not self.is_leaf:
+            raise RuntimeError("requires_grad_ can only change leaf tensors; use detach() first")
+        _check_grad_dtype(self.dtype, requires_grad)
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep `.grad` on this non-leaf tensor after backward (leaves always keep theirs)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        self._retains_grad = not self.is_leaf
+
+    def astype(self, dtype) -> Tensor:
+        """A differentiable cast (gradients are cast back to this tensor's dtype)."""
+        dtype = _as_dtype(dtype)
+        return self if dtype == self.dtype else E.Cast.apply(self, dtype=dtype)
+
+    def float(self) -> Tensor:
+        return self.astype(np.float32)
+
+    def double(self) -> Tensor:
+        return self.astype(np.float64)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4, threshold=100)
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"tensor({body}, shape={self.shape}, dtype={self.dtype}{grad})"
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        return bool(self.item())
+
+    __hash__ = object.__hash__
+
+    # ---- autograd ------------------------------------------------------------------------------
+
+    def backward(self, grad: Tensor | Any = None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) · grad into every leaf's `.grad` that requires grad."""
+        if not self.requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require grad and has no graph")
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() without `grad` needs a scalar output; this one has shape {self.shape}. "
+                    "Pass grad= a tensor of the output's shape."
+                )
+            grad_data = self.xp.ones_like(self.data)
+        else:
+            grad_data = grad.data if isinstance(grad, Tensor) else self.xp.asarray(grad, dtype=self.dtype)
+            if grad_data.shape != self.shape:
+                raise ValueError(f"backward(): grad has shape {grad_data.shape}, expected {self.shape}")
+        autograd.run_backward(self, grad_data, retain_graph)
+
+    # ---- binary operators ----------------------------------------------------------------------
+
+    def _operand(self, other) -> Tensor:
+        """Wrap a scalar or array operand; Python scalars take this tensor's dtype (as in torch)."""
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, bool | int | float) and self.dtype.kind in "fc":
+            return Tensor._from_array(self.xp.asarray(other, dtype=self.dtype), False)
+        return Tensor._from_array(self.xp.asarray(other), False)
+
+    def __add__(self, other) -> Tensor:
+        return E.Add.apply(self, self._operand(other))
+
+    def __mul__(self, other) -> Tensor:
+        return E.Mul.apply(self, self._operand(other))
+
+    def __pow__(self, other) -> Tensor:
+        return E.Pow.apply(self, self._operand(other))
+
+    def __matmul__(self, other) -> Tensor:
+        return MatMul.apply(self, self._operand(other))
+
+    def __sub__(self, other) -> Tensor:
+        return self + -self._operand(other)
+
+    def __truediv__(self, other) -> Tensor:
+        return self * self._operand(other) ** -1
+
+    def __radd__(self, other) -> Tensor:
+        return self._operand(other) + self
+
+    def __rmul__(self, other) -> Tensor:
+        return self._operand(other) * self
+
+    def __rsub__(self, other) -> Tensor:
+        return self._operand(other) - self
+
+    def __rtruediv__(self, other) -> Tensor:
+        return self._operand(other) / self
+
+    def __rpow__(self, other) -> Tensor:
+        return self._operand(other) ** self
+
+    def __rmatmul__(self, other) -> Tensor:
+        return self._operand(other) @ self
+
+    def __neg__(self) -> Tensor:
+        return E.Neg.apply(self)
+
+    def matmul(self, other) -> Tensor:
+        return self @ other
+
+    # comparisons give boolean tensors outside the graph
+    def _compare(self, other, op) -> Tensor:
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor._from_array(op(self.data, other), False)
+
+    def __eq__(self, other) -> Tensor:  # type: ignore[override]
+        return self._compare(other, self.xp.equal)
+
+    def __ne__(self, other) -> Tensor:  # type: ignore[override]
+        return self._compare(other, self.xp.not_equal)
+
+    def __lt__(self, other) -> Tensor:
+        return self._compare(other, self.xp.less)
+
+    def __le__(self, other) -> Tensor:
+        return self._compare(other, self.xp.less_equal)
+
+    def __gt__(self, other) -> Tensor:
+        return self._compare(other, self.xp.greater)
+
+    def __ge__(self, other) -> Tensor:
+        return self._compare(other, self.xp.greater_equal)
+
+    # ---- unary ---------------------------------------------------------------------------------
+
+    def exp(self) -> Tensor:
+        return E.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return E.Log.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return E.Sqrt.apply(self)
+
+    def rsqrt(self) -> Tensor:
+        return self**-0.5
+
+    def abs(self) -> Tensor:
+        return E.Abs.apply(self)
+
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
+        return E.Clip.apply(self, min=min, max=max)
+
+    clamp = clip
+
+    def tanh(self) -> Tensor:
+        return E.Tanh.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return E.Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        return E.LeakyReLU.apply(self, negative_slope=0.0)
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        return E.LeakyReLU.apply(self, negative_slope=negative_slope)
+
+    def gelu(self, approximate: str = "none") -> Tensor:
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        return E.GELU.apply(self, approximate=approximate)
+
+    # ---- reductions ----------------------------------------------------------------------------
+
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return R.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return self.sum(axis, keepdims) * (1.0 / _count(self, axis))
+
+    def var(self, axis: Axis = None, correction: int = 1, keepdims: bool = False) -> Tensor:
+        centered = self - self.mean(axis, keepdims=True)
+        return (centered * centered).sum(axis, keepdims) * (1.0 / max(_count(self, axis) - correction, 0))
+
+    def std(self, axis: Axis = None, correction: int = 1, keepdims: bool = False) -> Tensor:
+        return self.var(axis, correction, keepdims).sqrt()
+
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return R.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return -((-self).max(axis, keepdims))
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return Tensor._from_array(self.data.argmax(axis=axis, keepdims=keepdims), False)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return Tensor._from_array(self.data.argmin(axis=axis, keepdims=keepdims), False)
+
+    def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return R.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return R.Softmax.apply(self, axis=axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return R.LogSoftmax.apply(self, axis=axis)
+
+    # ---- shape ---------------------------------------------------------------------------------
+
+    def reshape(self, *shape) -> Tensor:
+        shape = _shape_args(shape)
+        return self if shape == self.shape else M.Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = start_dim % self.ndim, end_dim % self.ndim
+        return self.reshape(*self.shape[:start], -1, *self.shape[end + 1 :])
+
+    def permute(self, *axes) -> Tensor:
+        axes = tuple(a % self.ndim for a in _shape_args(axes))
+        if sorted(axes) != list(range(self.ndim)):
+            raise ValueError(f"permute: axes {axes} are not a permutation of {self.ndim} dimensions")
+        return M.Permute.apply(self, axes=axes)
+
+    def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
+        axes = list(range(self.ndim))
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return self.permute(*axes)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        dim = dim % (self.ndim + 1)
+        return self.reshape(*self.shape[:dim], 1, *self.shape[dim:])
+
+    def squeeze(self, dim: int | None = None) -> Tensor:
+        if dim is None:
+            return self.reshape(*(n for n in self.shape if n != 1))
+        dim = dim % max(self.ndim, 1)
+        if self.ndim == 0 or self.shape[dim] != 1:
+            return self
+        return self.reshape(*self.shape[:dim], *self.shape[dim + 1 :])
+
+    def expand(self, *shape) -> Tensor:
+        shape = _shape_args(shape)
+        lead = len(shape) - self.ndim
+        shape = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+        return M.Expand.apply(self, shape=shape)
+
+    def pad(self, pad_width, value: float = 0.0) -> Tensor:
+        """Constant padding with numpy's `pad_width`: ((before, after), ...) per axis."""
+        pad_width = tuple(tuple(p) for p in np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (self.ndim, 2)))
+        return M.Pad.apply(self, pad_width=pad_width, value=value)
+
+    def __getitem__(self, index) -> Tensor:
+        return M.GetItem.apply(self, index=_index_arrays(index))
+
+
+def _check_grad_dtype(dtype: np.dtype, requires_grad: bool) -> None:
+    if requires_grad and dtype.kind not in "fc":
+        raise TypeError(f"only floating point tensors can require gradients, got dtype {dtype}")
+
+
+def _count(t: Tensor, axis: Axis) -> int:
+    axes = R.normalize_axis(axis, t.ndim)
+    return int(np.prod([t.shape[a] for a in axes], dtype=np.int64))
+
+
+def _shape_args(shape) -> tuple[int, ...]:
+    """Accept both f(2, 3) and f((2, 3))."""
+    if len(shape) == 1 and isinstance(shape[0], Sequence | np.ndarray):
+        shape = shape[0]
+    return tuple(int(n) for n in shape)
+
+
+def _index_arrays(index):
+    """Tensors inside an index become their arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+# ---- module-level constructors and ops ---------------------------------------------------------
+
+
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def _float_dtype(dtype) -> np.dtype:
+    return _as_dtype(dtype) or np.dtype(np.float32)
+
+
+def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor._from_array(np.zeros(_shape_args(shape), _float_dtype(dtype)), requires_grad)
+
+
+def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor._from_array(np.ones(_shape_args(shape), _float_dtype(dtype)), requires_grad)
+
+
+def full(shape, fill_value: float, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor._from_array(np.full(_shape_args((shape,)), fill_value, _float_dtype(dtype)), requires_grad)
+
+
+def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    data = generator().standard_normal(_shape_args(shape)).astype(_float_dtype(dtype))
+    return Tensor._from_array(data, requires_grad)
+
+
+def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    data = generator().random(_shape_args(shape)).astype(_float_dtype(dtype))
+    return Tensor._from_array(data, requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Integers give an int64 tensor, any float argument a float32 one (as torch.arange)."""
+    if end is None:
+        start, end = 0, start
+    data = np.arange(start, end, step)
+    if dtype is not None or data.dtype.kind == "f":
+        data = data.astype(_float_dtype(dtype))
+    return Tensor._from_array(data, requires_grad)
+
+
+def where(condition, a, b) -> Tensor:
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    a = a if isinstance(a, Tensor) else b._operand(a) if isinstance(b, Tensor) else Tensor(a)
+    return E.Where.apply(Tensor._from_array(a.xp.asarray(condition, dtype=bool), False), a, a._operand(b))
+
+
+def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    return M.Cat.apply(*tensors, axis=axis)
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    return M.Stack.apply(*tensors, axis=axis)
