@@ -1,5 +1,6 @@
 """The wheel installs `kernels/` as `tinygrad_norm.kernels` and holds no top-level `kernels` module."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,9 +13,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    # build from a copy: setuptools reuses a build/ folder, which could hold files the tree no longer has
+    source = tmp_path_factory.mktemp("source") / "tinygrad_norm"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__"))
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(out), str(source)],
         check=True,
     )
     (path,) = out.glob("tinygrad_norm-*.whl")
