@@ -26,14 +26,16 @@ class _GradMode(contextlib.ContextDecorator):
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
+        self.previous: list[bool] = []  # a stack: a decorated function may recurse into itself
 
     def __enter__(self):
         global _grad_enabled
-        self.previous, _grad_enabled = _grad_enabled, self.enabled
+        self.previous.append(_grad_enabled)
+        _grad_enabled = self.enabled
 
     def __exit__(self, *exc):
         global _grad_enabled
-        _grad_enabled = self.previous
+        _grad_enabled = self.previous.pop()
 
 
 def no_grad() -> _GradMode:
@@ -69,8 +71,10 @@ class Function:
         fn = cls()
         fn.xp = inputs[0].xp
         data = fn.forward(*[t.data for t in inputs], **kwargs)
+        if not data.ndim:  # numpy turns 0-d results into scalars; a tensor's data stays an array
+            data = fn.xp.asarray(data)
         requires_grad = _grad_enabled and any(t.requires_grad for t in inputs)
-        out = type(inputs[0])._from_array(data, requires_grad)
+        out = inputs[0]._from_array(data, requires_grad)  # a plain Tensor, also for a subclass input
         if requires_grad:
             fn.inputs = inputs
             fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
@@ -106,11 +110,12 @@ def _graph_nodes(root: Function) -> list[Function]:
 
 
 def _accumulate_grad(tensor, grad) -> None:
-    grad = grad.astype(tensor.dtype, copy=False)
+    """Add into `tensor.grad` in place. The first gradient is copied: the incoming array may be shared
+    with another input's gradient or be a read-only broadcast view."""
     if tensor.grad is None:
-        tensor.grad = type(tensor)._from_array(grad, False)
+        tensor.grad = tensor._from_array(tensor.xp.array(grad, dtype=tensor.dtype), False)
     else:
-        tensor.grad.data = tensor.grad.data + grad
+        tensor.grad.data += grad
 
 
 def run_backward(root, grad, retain_graph: bool = False) -> None:

@@ -60,8 +60,9 @@ def gradcheck(
             t.data[index] = original
             numerical[index] = (plus - minus) / (2 * eps)
         excess = np.abs(analytic - numerical) - (atol + rtol * np.abs(numerical))
+        excess[np.isnan(excess)] = np.inf  # a NaN on either side is a mismatch, never a pass
         if excess.size and excess.max() > 0:
-            worst = np.unravel_index(int(excess.argmax()), t.shape)
+            worst = tuple(int(i) for i in np.unravel_index(int(excess.argmax()), t.shape))
             raise GradcheckError(
                 f"gradcheck: input {position} (shape {t.shape}) at index {worst}: "
                 f"backward gave {analytic[worst]:.8g}, central differences give {numerical[worst]:.8g}"

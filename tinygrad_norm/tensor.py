@@ -1,11 +1,13 @@
 """`Tensor`: an array (numpy, or CuPy on a GPU) with reverse-mode autograd on the tape.
 
 Every method that computes is a thin call into `ops/`: the gradient rules live there, forward
-beside backward. Derived ops (`a - b`, `a / b`, `mean`, `var`, `min`) are compositions.
+beside backward. Derived ops (`a - b`, `a / b`, `mean`, `var`) are compositions.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -34,6 +36,21 @@ def _as_dtype(dtype) -> np.dtype | None:
         return np.dtype(dtype)
     except TypeError:
         raise TypeError(f"dtype must be a numpy dtype or its name, got {dtype!r}") from None
+
+
+def _torch_keywords(method):
+    """Also accept torch's `dim=` and `keepdim=` for `axis=` and `keepdims=`."""
+
+    @functools.wraps(method)
+    def accepting_torch_keywords(*args, **kwargs):
+        for torch_name, name in (("dim", "axis"), ("keepdim", "keepdims")):
+            if torch_name in kwargs:
+                if name in kwargs:
+                    raise TypeError(f"{method.__name__}() got both {name}= and its alias {torch_name}=")
+                kwargs[name] = kwargs.pop(torch_name)
+        return method(*args, **kwargs)
+
+    return accepting_torch_keywords
 
 
 class _Size(int):
@@ -81,10 +98,11 @@ class Tensor:
         self._ctx: autograd.Function | None = None
         self._retains_grad = False
 
-    @classmethod
-    def _from_array(cls, data, requires_grad: bool) -> Tensor:
-        """Wrap an array without copying or converting it (the path every op takes)."""
-        out = object.__new__(cls)
+    @staticmethod
+    def _from_array(data, requires_grad: bool) -> Tensor:
+        """Wrap an array without copying or converting it (the path every op takes). The result is a
+        plain Tensor even when called on a subclass: an op on a Parameter is not a Parameter (as torch)."""
+        out = object.__new__(Tensor)
         out._init(data, requires_grad)
         return out
 
@@ -154,9 +172,12 @@ class Tensor:
         self._retains_grad = not self.is_leaf
 
     def astype(self, dtype) -> Tensor:
-        """A differentiable cast (gradients are cast back to this tensor's dtype)."""
+        """A differentiable cast (gradients are cast back to this tensor's dtype); a cast to an integer
+        or bool dtype leaves the graph (as torch)."""
         dtype = _as_dtype(dtype)
-        return self if dtype == self.dtype else E.Cast.apply(self, dtype=dtype)
+        if dtype == self.dtype:
+            return self
+        return E.Cast.apply(self if dtype.kind in "fc" else self.detach(), dtype=dtype)
 
     def float(self) -> Tensor:
         return self.astype(np.float32)
@@ -227,7 +248,11 @@ class Tensor:
         return self + -self._operand(other)
 
     def __truediv__(self, other) -> Tensor:
-        return self * self._operand(other) ** -1
+        other = self._operand(other)
+        if other.dtype.kind not in "fc":  # integers have no x ** -1: divide in a float dtype (as torch)
+            dtype = self.dtype if self.dtype.kind in "fc" else np.dtype(np.float32)
+            return self.astype(dtype) / other.astype(dtype)
+        return self * other**-1
 
     def __radd__(self, other) -> Tensor:
         return self._operand(other) + self
@@ -317,37 +342,47 @@ class Tensor:
 
     # ---- reductions ----------------------------------------------------------------------------
 
+    @_torch_keywords
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return R.Sum.apply(self, axis=axis, keepdims=keepdims)
 
+    @_torch_keywords
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return self.sum(axis, keepdims) * (1.0 / _count(self, axis))
+        return self.sum(axis, keepdims) * _reciprocal(_count(self, axis))
 
+    @_torch_keywords
     def var(self, axis: Axis = None, correction: int = 1, keepdims: bool = False) -> Tensor:
         centered = self - self.mean(axis, keepdims=True)
-        return (centered * centered).sum(axis, keepdims) * (1.0 / max(_count(self, axis) - correction, 0))
+        return (centered * centered).sum(axis, keepdims) * _reciprocal(_count(self, axis) - correction)
 
+    @_torch_keywords
     def std(self, axis: Axis = None, correction: int = 1, keepdims: bool = False) -> Tensor:
         return self.var(axis, correction, keepdims).sqrt()
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """The maximum values, as torch.amax. No `dim=` alias: torch's `max(dim=)` returns (values, indices)."""
         return R.Max.apply(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return -((-self).max(axis, keepdims))
+        return R.Min.apply(self, axis=axis, keepdims=keepdims)
 
+    @_torch_keywords
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         return Tensor._from_array(self.data.argmax(axis=axis, keepdims=keepdims), False)
 
+    @_torch_keywords
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         return Tensor._from_array(self.data.argmin(axis=axis, keepdims=keepdims), False)
 
+    @_torch_keywords
     def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return R.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
 
+    @_torch_keywords
     def softmax(self, axis: int = -1) -> Tensor:
         return R.Softmax.apply(self, axis=axis)
 
+    @_torch_keywords
     def log_softmax(self, axis: int = -1) -> Tensor:
         return R.LogSoftmax.apply(self, axis=axis)
 
@@ -362,11 +397,11 @@ class Tensor:
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = start_dim % self.ndim, end_dim % self.ndim
+        start, end = R.normalize_dim(start_dim, self.ndim), R.normalize_dim(end_dim, self.ndim)
         return self.reshape(*self.shape[:start], -1, *self.shape[end + 1 :])
 
     def permute(self, *axes) -> Tensor:
-        axes = tuple(a % self.ndim for a in _shape_args(axes))
+        axes = tuple(R.normalize_dim(a, self.ndim) for a in _shape_args(axes))
         if sorted(axes) != list(range(self.ndim)):
             raise ValueError(f"permute: axes {axes} are not a permutation of {self.ndim} dimensions")
         return M.Permute.apply(self, axes=axes)
@@ -377,13 +412,13 @@ class Tensor:
         return self.permute(*axes)
 
     def unsqueeze(self, dim: int) -> Tensor:
-        dim = dim % (self.ndim + 1)
+        dim = R.normalize_dim(dim, self.ndim + 1)
         return self.reshape(*self.shape[:dim], 1, *self.shape[dim:])
 
     def squeeze(self, dim: int | None = None) -> Tensor:
         if dim is None:
             return self.reshape(*(n for n in self.shape if n != 1))
-        dim = dim % max(self.ndim, 1)
+        dim = R.normalize_dim(dim, self.ndim)
         if self.ndim == 0 or self.shape[dim] != 1:
             return self
         return self.reshape(*self.shape[:dim], *self.shape[dim + 1 :])
@@ -391,7 +426,7 @@ class Tensor:
     def expand(self, *shape) -> Tensor:
         shape = _shape_args(shape)
         lead = len(shape) - self.ndim
-        shape = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+        shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
         return M.Expand.apply(self, shape=shape)
 
     def pad(self, pad_width, value: float = 0.0) -> Tensor:
@@ -411,6 +446,11 @@ def _check_grad_dtype(dtype: np.dtype, requires_grad: bool) -> None:
 def _count(t: Tensor, axis: Axis) -> int:
     axes = R.normalize_axis(axis, t.ndim)
     return int(np.prod([t.shape[a] for a in axes], dtype=np.int64))
+
+
+def _reciprocal(count: int) -> float:
+    """1/count for a mean's divisor; inf when count <= 0, so the result is nan or inf as torch's x/0."""
+    return 1.0 / count if count > 0 else math.inf
 
 
 def _shape_args(shape) -> tuple[int, ...]:
@@ -473,14 +513,17 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
 
 
 def where(condition, a, b) -> Tensor:
-    condition = condition.data if isinstance(condition, Tensor) else condition
-    a = a if isinstance(a, Tensor) else b._operand(a) if isinstance(b, Tensor) else Tensor(a)
-    return E.Where.apply(Tensor._from_array(a.xp.asarray(condition, dtype=bool), False), a, a._operand(b))
+    """Elements of `a` where `condition` holds, else of `b`; scalars take the dtype of the tensor operand."""
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
+    condition = like.xp.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    return E.Where.apply(Tensor._from_array(condition, False), like._operand(a), like._operand(b))
 
 
+@_torch_keywords
 def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     return M.Cat.apply(*tensors, axis=axis)
 
 
+@_torch_keywords
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     return M.Stack.apply(*tensors, axis=axis)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
+
 from ..autograd import Function
 from .elementwise import unbroadcast
 
@@ -21,7 +25,7 @@ class Permute(Function):
         return x.transpose(axes)
 
     def backward(self, grad):
-        return grad.transpose(self.xp.argsort(self.axes).tolist())
+        return grad.transpose(np.argsort(self.axes).tolist())
 
 
 class Expand(Function):
@@ -60,7 +64,7 @@ class Pad(Function):
 class Cat(Function):
     def forward(self, *xs, axis=0):
         self.axis = axis
-        self.splits = [int(n) for n in self.xp.cumsum([x.shape[axis] for x in xs])[:-1]]
+        self.splits = list(itertools.accumulate(x.shape[axis] for x in xs))[:-1]
         return self.xp.concatenate(xs, axis=axis)
 
     def backward(self, grad):

@@ -5,15 +5,19 @@ from __future__ import annotations
 from ..autograd import Function
 
 
+def normalize_dim(dim: int, ndim: int) -> int:
+    """One axis, negative counting from the end, checked to be in range (a 0-d tensor takes -1 and 0)."""
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise ValueError(f"axis {dim} is out of range for a tensor with {ndim} dimensions")
+    return dim % max(ndim, 1)
+
+
 def normalize_axis(axis, ndim: int) -> tuple[int, ...]:
     """None, an int or a tuple of ints -> a sorted tuple of non-negative axes."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    for a in axes:
-        if not -max(ndim, 1) <= a < max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
-    return tuple(sorted({a % ndim for a in axes})) if ndim else ()
+    axes = {normalize_dim(a, ndim) for a in ((axis,) if isinstance(axis, int) else axis)}
+    return tuple(sorted(axes)) if ndim else ()
 
 
 def expand_reduced(grad, axes: tuple[int, ...], keepdims: bool):
@@ -38,15 +42,23 @@ class Sum(Function):
 class Max(Function):
     """The gradient is shared equally among the elements that reach the maximum (as torch.amax)."""
 
+    reduce = "max"
+
     def forward(self, x, axis=None, keepdims=False):
         self.axes, self.keepdims = normalize_axis(axis, x.ndim), keepdims
-        y = x.max(axis=self.axes, keepdims=True)
+        y = getattr(x, self.reduce)(axis=self.axes, keepdims=True)
         self.winners = x == y
         return y if keepdims else self.xp.squeeze(y, axis=self.axes)
 
     def backward(self, grad):
         grad = expand_reduced(grad, self.axes, self.keepdims)
         return self.winners * (grad / self.winners.sum(axis=self.axes, keepdims=True))
+
+
+class Min(Max):
+    """Max's rule for the minimum (not -max(-x): negation wraps around for unsigned integers)."""
+
+    reduce = "min"
 
 
 class LogSumExp(Function):
