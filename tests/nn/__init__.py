@@ -1,0 +1,1 @@
+"""Tests of tinygrad_norm.nn, many of them against torch.nn."""

@@ -1,0 +1,112 @@
+"""Linear, Identity, Flatten and Embedding layers, with their functional forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..ops.embedding import EmbeddingLookup
+from ..tensor import Tensor
+from . import init
+from ._arguments import check_int
+from .module import Module, Parameter
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x Wᵀ + b for x (*, in), W (out, in), b (out,)."""
+    out = input @ weight.T  # (*, out)
+    return out if bias is None else out + bias
+
+
+class Linear(Module):
+    """y = x Wᵀ + b, with W (out_features, in_features) and b (out_features,) initialized as torch:
+    W ~ kaiming_uniform_(a=√5) = U(±1/√in_features), b ~ U(±1/√in_features)."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        super().__init__()
+        self.in_features = check_int("in_features", in_features, 0)
+        self.out_features = check_int("out_features", out_features, 0)
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), np.float32))
+        self.register_parameter("bias", Parameter(np.empty(self.out_features, np.float32)) if bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init._reset_weight_and_bias_(self.weight, self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return linear(input, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Identity(Module):
+    """Returns its input; constructor arguments are accepted and ignored (as torch)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__()
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input
+
+
+class Flatten(Module):
+    """Merges dimensions start_dim..end_dim into one: (N, C, H, W) -> (N, C·H·W) by default."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim = check_int("start_dim", start_dim)
+        self.end_dim = check_int("end_dim", end_dim)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+def _padding_index(padding_idx: int | None, num_embeddings: int) -> int | None:
+    """A padding index in [-V, V) as a row number in [0, V)."""
+    if padding_idx is None:
+        return None
+    padding_idx = check_int("padding_idx", padding_idx, -num_embeddings)
+    if padding_idx >= num_embeddings:
+        raise ValueError(f"padding_idx must be within num_embeddings ({num_embeddings}), got {padding_idx}")
+    return padding_idx % num_embeddings
+
+
+def embedding(input: Tensor | Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of `weight` (V, D) picked by the integer indices `input` (any shape): (*input.shape, D).
+    The `padding_idx` row gets no gradient."""
+    indices = weight.xp.asarray(input.data if isinstance(input, Tensor) else input)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"embedding: input must hold integer indices, got dtype {indices.dtype}")
+    if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
+        raise IndexError(f"embedding: index out of range [0, {weight.shape[0]})")
+    return EmbeddingLookup.apply(weight, indices=indices, padding_idx=_padding_index(padding_idx, weight.shape[0]))
+
+
+class Embedding(Module):
+    """A lookup table: index i -> weight[i], with weight (num_embeddings, embedding_dim) ~ N(0, 1)
+    (as torch); the `padding_idx` row starts at zero and is never updated by gradients."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None):
+        super().__init__()
+        self.num_embeddings = check_int("num_embeddings", num_embeddings, 0)
+        self.embedding_dim = check_int("embedding_dim", embedding_dim, 0)
+        self.padding_idx = _padding_index(padding_idx, self.num_embeddings)
+        self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), np.float32))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx] = 0
+
+    def forward(self, input: Tensor | Any) -> Tensor:
+        return embedding(input, self.weight, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{padding}"

@@ -1,0 +1,24 @@
+"""Embedding lookup: rows of a weight matrix picked by integer indices."""
+
+from __future__ import annotations
+
+from ..autograd import Function
+
+
+class EmbeddingLookup(Function):
+    """y[..., :] = weight[indices[...], :] for weight (V, D) and integer indices of any shape.
+
+    dweight[k] = Σ of g over the positions whose index is k; the row `padding_idx` (when given)
+    gets no gradient, as in torch.
+    """
+
+    def forward(self, weight, indices, padding_idx=None):
+        self.weight_shape, self.indices, self.padding_idx = weight.shape, indices, padding_idx
+        return weight[indices]  # (*indices.shape, D)
+
+    def backward(self, grad):
+        dweight = self.xp.zeros(self.weight_shape, grad.dtype)  # (V, D)
+        self.xp.add.at(dweight, self.indices.reshape(-1), grad.reshape(-1, self.weight_shape[1]))
+        if self.padding_idx is not None:
+            dweight[self.padding_idx] = 0
+        return dweight
