@@ -51,7 +51,8 @@ def enable_grad() -> _GradMode:
 class Function:
     """One differentiable op: `forward` maps input arrays to an output array and saves on `self`
     what `backward` needs; `backward` maps the output's gradient to one gradient per input
-    (None where an input needs none). `self.xp` is the array module of the inputs (numpy or CuPy),
+    (None where an input needs none): fresh arrays, or views of `grad`, never an array kept elsewhere.
+    `self.xp` is the array module of the inputs (numpy or CuPy),
     `self.needs_input_grad` says which inputs want a gradient."""
 
     position: int
@@ -109,11 +110,12 @@ def _graph_nodes(root: Function) -> list[Function]:
     return sorted(seen.values(), key=lambda fn: fn.position, reverse=True)
 
 
-def _accumulate_grad(tensor, grad) -> None:
-    """Add into `tensor.grad` in place. The first gradient is copied: the incoming array may be shared
-    with another input's gradient or be a read-only broadcast view."""
+def _accumulate_grad(tensor, grad, owned: bool = False) -> None:
+    """Add into `tensor.grad` in place. The first gradient becomes `.grad` as it is when `owned` (a fresh
+    array nothing else refers to, as torch's AccumulateGrad steals it), else a copy is stored."""
     if tensor.grad is None:
-        tensor.grad = tensor._from_array(tensor.xp.array(grad, dtype=tensor.dtype), False)
+        owned = owned and grad.dtype == tensor.dtype and getattr(grad.flags, "writeable", True)
+        tensor.grad = tensor._from_array(grad if owned else tensor.xp.array(grad, dtype=tensor.dtype), False)
     else:
         tensor.grad.data += grad
 
@@ -138,7 +140,9 @@ def run_backward(root, grad, retain_graph: bool = False) -> None:
             if not needed or input_grad is None:
                 continue
             if tensor._ctx is None:
-                _accumulate_grad(tensor, input_grad)
+                # a backward returns fresh arrays or views of `grad`: only a fresh one, given once, is owned
+                owned = not fn.xp.may_share_memory(input_grad, grad) and sum(g is input_grad for g in input_grads) == 1
+                _accumulate_grad(tensor, input_grad, owned)
                 continue
             key = id(tensor._ctx)
             grads[key] = grads[key] + input_grad if key in grads else input_grad
