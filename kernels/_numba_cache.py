@@ -64,4 +64,4 @@ class _CompileNotice(event.Listener):
 
 if not os.environ.get("NUMBA_CACHE_DIR"):
     numba.config.CACHE_DIR = _user_cache_dir() or ""
-event.install_listener("numba:compile", _CompileNotice())
+event.register("numba:compile", _CompileNotice())

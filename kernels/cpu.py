@@ -1,0 +1,567 @@
+"""Numba CPU kernels: the functions of ``reference.py``, same signatures and math, parallel over rows or channels.
+
+The derivations are in reference.py's docstring; the names here (mean, rstd, x_hat, dx_hat, term2, term3) are
+the same. Each public function validates its arguments, makes the inputs C-contiguous and calls
+``@njit(parallel=True)`` kernels. Every statistic accumulates in a float64 scalar (a float32 load converts on the
+fly); ``fastmath={"reassoc"}`` lets those reductions vectorize, while leaving nan and inf handling exact.
+
+Layouts. A row of a row norm is a (C/G, S) block of x. When S > 1 (GroupNorm, InstanceNorm) a channel is a run
+of S positions with one weight, and the loops vectorize along the run. When S == 1 (LayerNorm, RMSNorm, and
+BatchNorm1d's (N, C)) the weight changes with every element, and the loops vectorize across channels.
+
+Reductions across rows (the affine gradients of a row norm, the statistics and gradients of BatchNorm1d) are
+two-stage: chunks of rows each sum into their own row of a (chunks, C) float64 buffer, then the chunks are summed.
+No thread writes where another does, and as the chunks depend on the shape alone, neither do the results on the
+thread count.
+
+Dropout hashes each row's counter on its own, so the mask is the same bits for any thread count.
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from . import _numba_cache  # noqa: F401  (sets the cache folder; must precede every @njit)
+from .reference import SPLITMIX_GAMMA, SPLITMIX_MUL1, SPLITMIX_MUL2
+
+_FLAGS = dict(cache=True, fastmath={"reassoc"})
+MAX_CHUNKS = 32  # row chunks of a two-stage reduction: at most this many ...
+MIN_CHUNK_ROWS = 32  # ... of at least this many rows; set by the shape alone, so results do not vary with threads
+
+# ---------------------------------------------------------------------------------------------------------------
+# small serial helpers, inlined by LLVM into the kernels
+
+
+@njit(**_FLAGS)
+def _param(values, present, c, default):
+    """values[c], or ``default`` for an absent weight/bias (passed as a 1-element placeholder)."""
+    return values[c] if present else default
+
+
+@njit(**_FLAGS)
+def _sum(run):
+    total = 0.0
+    for i in range(run.size):
+        total += run[i]
+    return total
+
+
+@njit(**_FLAGS)
+def _sum_sq_dev(run, mean):
+    """sum (run - mean)^2, the second pass of the two-pass variance."""
+    total = 0.0
+    for i in range(run.size):
+        dev = run[i] - mean
+        total += dev * dev
+    return total
+
+
+@njit(**_FLAGS)
+def _grad_sums(dy, x, mean, rstd):
+    """(sum dy, sum dy * x_hat) over a run, x_hat = (x - mean) * rstd; rstd factored out of the loop."""
+    sum_dy = 0.0
+    sum_dy_xc = 0.0
+    for i in range(x.size):
+        sum_dy += dy[i]
+        sum_dy_xc += dy[i] * (x[i] - mean)
+    return sum_dy, sum_dy_xc * rstd
+
+
+@njit(**_FLAGS)
+def _affine_run(x, mean, scale, shift, y):
+    """y = (x - mean) * scale + shift over a run; scale = rstd * weight[c], shift = bias[c]."""
+    for i in range(x.size):
+        y[i] = (x[i] - mean) * scale + shift
+
+
+@njit(**_FLAGS)
+def _input_grad(dy, w, term2, x_centered, rstd, rstd2_term3):
+    """One element of dx = rstd * (dy * w - term2 - x_hat * term3): terms 1, 2 and 3 of the VJP.
+
+    Written as rstd * (dx_hat - term2) - (x - mean) * (rstd^2 * term3), the last factor computed once per row or
+    channel. dx_hat - term2 is formed first, so it cancels exactly where it should (a channel of one element).
+    """
+    return rstd * (dy * w - term2) - x_centered * rstd2_term3
+
+
+@njit(**_FLAGS)
+def _input_grad_run(dy, x, mean, rstd, w, term2, term3, dx):
+    """dx over a run of one channel (w, term2, term3 constant)."""
+    rstd2_term3 = rstd * rstd * term3
+    for i in range(x.size):
+        dx[i] = _input_grad(dy[i], w, term2, x[i] - mean, rstd, rstd2_term3)
+
+
+@njit(**_FLAGS)
+def _n_chunks(n_rows):
+    return max(1, min(MAX_CHUNKS, n_rows // MIN_CHUNK_ROWS))
+
+
+@njit(**_FLAGS)
+def _chunk_rows(n_rows, n_chunks, chunk):
+    """Row range [start, stop) of chunk ``chunk`` when n_rows rows are split into n_chunks near-equal chunks."""
+    return chunk * n_rows // n_chunks, (chunk + 1) * n_rows // n_chunks
+
+
+@njit(**_FLAGS)
+def _sum_chunks(part, scale, out):
+    """Stage 2 of a two-stage reduction: out[c] = scale * sum_k part[k, c]; part (chunks, C)."""
+    for c in range(part.shape[1]):
+        total = 0.0
+        for k in range(part.shape[0]):
+            total += part[k, c]
+        out[c] = scale * total
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# row norm: LayerNorm, RMSNorm, GroupNorm, InstanceNorm
+
+
+@njit(**_FLAGS)
+def _row_moments(row, center):
+    """mean (0 without centering) and biased variance of a flat row, by two passes."""
+    mean = _sum(row) / row.size if center else 0.0
+    return mean, _sum_sq_dev(row, mean) / row.size
+
+
+@njit(parallel=True, **_FLAGS)
+def _row_norm_forward(x, weight, bias, has_weight, has_bias, groups, eps, center, y, mean, rstd):
+    """x, y (B*G, C/G, S); weight, bias (C,) or placeholders; mean, rstd (B*G,) float64 out."""
+    R, K, S = x.shape
+    for r in prange(R):
+        c0 = (r % groups) * K  # first channel of the row
+        weight_g, bias_g = weight[c0 : c0 + K], bias[c0 : c0 + K]  # slices: k indexes them without wraparound
+        row_mean, row_var = _row_moments(x[r].reshape(K * S), center)
+        row_rstd = 1.0 / np.sqrt(row_var + eps)
+        mean[r] = row_mean
+        rstd[r] = row_rstd
+        if S == 1:  # weight varies along the row: vectorize across channels
+            for k in range(K):
+                w = _param(weight_g, has_weight, k, 1.0)
+                y[r, k, 0] = (x[r, k, 0] - row_mean) * (row_rstd * w) + _param(bias_g, has_bias, k, 0.0)
+        else:
+            for k in range(K):
+                w = _param(weight_g, has_weight, k, 1.0)
+                _affine_run(x[r, k], row_mean, row_rstd * w, _param(bias_g, has_bias, k, 0.0), y[r, k])
+
+
+@njit(**_FLAGS)
+def _row_backward(dy, x, mean, rstd, weight_g, has_weight, center, dx, dweight_part, dbias_part):
+    """dx of one row; dy, x, dx (K, S); weight_g, dweight_part, dbias_part (K,): the row's channels.
+
+    Adds this row's sums of dy * x_hat and dy per channel into the chunk's partial sums.
+    """
+    K, S = x.shape
+    n = K * S
+    # pass 1: per-channel sums of dy and dy * x_hat; the row sums of dx_hat = dy * w follow from them
+    sum_dxhat = 0.0
+    sum_dxhat_xhat = 0.0
+    if S == 1:
+        for k in range(K):
+            w = _param(weight_g, has_weight, k, 1.0)
+            x_hat = (x[k, 0] - mean) * rstd
+            dweight_part[k] += dy[k, 0] * x_hat
+            dbias_part[k] += dy[k, 0]
+            sum_dxhat += dy[k, 0] * w
+            sum_dxhat_xhat += dy[k, 0] * w * x_hat
+    else:
+        for k in range(K):
+            w = _param(weight_g, has_weight, k, 1.0)
+            sum_dy, sum_dy_xhat = _grad_sums(dy[k], x[k], mean, rstd)
+            dweight_part[k] += sum_dy_xhat
+            dbias_part[k] += sum_dy
+            sum_dxhat += w * sum_dy
+            sum_dxhat_xhat += w * sum_dy_xhat
+    term2 = sum_dxhat / n if center else 0.0  # mean(dx_hat)
+    term3 = sum_dxhat_xhat / n  # mean(dx_hat * x_hat)
+    # pass 2: dx = rstd * (dx_hat - term2 - x_hat * term3)
+    if S == 1:
+        rstd2_term3 = rstd * rstd * term3
+        for k in range(K):
+            w = _param(weight_g, has_weight, k, 1.0)
+            dx[k, 0] = _input_grad(dy[k, 0], w, term2, x[k, 0] - mean, rstd, rstd2_term3)
+    else:
+        for k in range(K):
+            _input_grad_run(dy[k], x[k], mean, rstd, _param(weight_g, has_weight, k, 1.0), term2, term3, dx[k])
+
+
+@njit(parallel=True, **_FLAGS)
+def _row_norm_backward(dy, x, mean, rstd, weight, has_weight, groups, center, dx, dweight, dbias):
+    """dy, x, dx (B*G, C/G, S); mean, rstd (B*G,); dweight, dbias (C,) float64 out.
+
+    Stage 1: task (chunk, g) owns the rows b*G + g of its chunk of b, and group g's columns of the partial sums.
+    """
+    R, K, S = x.shape
+    n_chunks = _n_chunks(R // groups)
+    dweight_part = np.empty((n_chunks, K * groups))
+    dbias_part = np.empty((n_chunks, K * groups))
+    for task in prange(n_chunks * groups):
+        chunk, g = task // groups, task % groups
+        c0 = g * K
+        weight_g = weight[c0 : c0 + K]
+        dweight_row = dweight_part[chunk, c0 : c0 + K]
+        dbias_row = dbias_part[chunk, c0 : c0 + K]
+        dweight_row[:] = 0.0
+        dbias_row[:] = 0.0
+        start, stop = _chunk_rows(R // groups, n_chunks, chunk)
+        for b in range(start, stop):
+            r = b * groups + g
+            _row_backward(dy[r], x[r], mean[r], rstd[r], weight_g, has_weight, center, dx[r], dweight_row, dbias_row)
+    _sum_chunks(dweight_part, 1.0, dweight)
+    _sum_chunks(dbias_part, 1.0, dbias)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# channel norm, S > 1 (BatchNorm2d/3d): one task per channel, its N runs of S positions
+
+
+@njit(parallel=True, **_FLAGS)
+def _channel_stats_runs(x, eps, mean, rstd, var_unbiased):
+    """x (N, C, S) -> mean, rstd, var_unbiased (C,) by two passes per channel."""
+    N, C, S = x.shape
+    count = N * S
+    for c in prange(C):
+        total = 0.0
+        for n in range(N):
+            total += _sum(x[n, c])
+        ch_mean = total / count
+        sq_dev = 0.0
+        for n in range(N):
+            sq_dev += _sum_sq_dev(x[n, c], ch_mean)
+        mean[c] = ch_mean
+        rstd[c] = 1.0 / np.sqrt(sq_dev / count + eps)
+        var_unbiased[c] = sq_dev / (count - 1) if count > 1 else np.nan
+
+
+@njit(parallel=True, **_FLAGS)
+def _channel_apply_runs(x, mean, rstd, weight, bias, has_weight, has_bias, y):
+    """y = (x - mean[c]) * rstd[c] * weight[c] + bias[c]; x, y (N, C, S)."""
+    N, C, S = x.shape
+    for task in prange(N * C):
+        n, c = task // C, task % C
+        scale = rstd[c] * _param(weight, has_weight, c, 1.0)
+        _affine_run(x[n, c], mean[c], scale, _param(bias, has_bias, c, 0.0), y[n, c])
+
+
+@njit(parallel=True, **_FLAGS)
+def _channel_backward_runs(dy, x, mean, rstd, weight, has_weight, batch_stats, dx, dweight, dbias):
+    """dy, x, dx (N, C, S); dweight, dbias (C,) float64 out."""
+    N, C, S = x.shape
+    count = N * S
+    for c in prange(C):
+        sum_dy = 0.0
+        sum_dy_xhat = 0.0
+        for n in range(N):
+            run_dy, run_dy_xhat = _grad_sums(dy[n, c], x[n, c], mean[c], rstd[c])
+            sum_dy += run_dy
+            sum_dy_xhat += run_dy_xhat
+        dweight[c] = sum_dy_xhat
+        dbias[c] = sum_dy
+        w = _param(weight, has_weight, c, 1.0)
+        term2 = w * sum_dy / count if batch_stats else 0.0  # mean(dx_hat)
+        term3 = w * sum_dy_xhat / count if batch_stats else 0.0  # mean(dx_hat * x_hat)
+        for n in range(N):
+            _input_grad_run(dy[n, c], x[n, c], mean[c], rstd[c], w, term2, term3, dx[n, c])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# channel norm, S == 1 (BatchNorm1d on (N, C)): a channel is a column; chunks of rows sum into partial rows
+
+
+@njit(parallel=True, **_FLAGS)
+def _column_stats(x, eps, mean, rstd, var_unbiased):
+    """x (N, C) -> mean, rstd, var_unbiased (C,): two passes, each a two-stage column reduction."""
+    N, C = x.shape
+    n_chunks = _n_chunks(N)
+    part = np.empty((n_chunks, C))
+    for chunk in prange(n_chunks):
+        start, stop = _chunk_rows(N, n_chunks, chunk)
+        part[chunk] = 0.0
+        for n in range(start, stop):
+            for c in range(C):
+                part[chunk, c] += x[n, c]
+    _sum_chunks(part, 1.0 / N, mean)
+    for chunk in prange(n_chunks):
+        start, stop = _chunk_rows(N, n_chunks, chunk)
+        part[chunk] = 0.0
+        for n in range(start, stop):
+            for c in range(C):
+                dev = x[n, c] - mean[c]
+                part[chunk, c] += dev * dev
+    _sum_chunks(part, 1.0 / N, var_unbiased)  # the biased variance, for now
+    for c in range(C):
+        rstd[c] = 1.0 / np.sqrt(var_unbiased[c] + eps)
+        var_unbiased[c] = var_unbiased[c] * N / (N - 1) if N > 1 else np.nan
+
+
+@njit(parallel=True, **_FLAGS)
+def _column_apply(x, mean, rstd, weight, bias, has_weight, has_bias, y):
+    """y = (x - mean[c]) * rstd[c] * weight[c] + bias[c]; x, y (N, C)."""
+    N, C = x.shape
+    for n in prange(N):
+        for c in range(C):
+            scale = rstd[c] * _param(weight, has_weight, c, 1.0)
+            y[n, c] = (x[n, c] - mean[c]) * scale + _param(bias, has_bias, c, 0.0)
+
+
+@njit(parallel=True, **_FLAGS)
+def _column_backward(dy, x, mean, rstd, weight, has_weight, batch_stats, dx, dweight, dbias):
+    """dy, x, dx (N, C); dweight, dbias (C,) float64 out."""
+    N, C = x.shape
+    n_chunks = _n_chunks(N)
+    dweight_part = np.empty((n_chunks, C))
+    dbias_part = np.empty((n_chunks, C))
+    for chunk in prange(n_chunks):
+        start, stop = _chunk_rows(N, n_chunks, chunk)
+        dweight_part[chunk] = 0.0
+        dbias_part[chunk] = 0.0
+        for n in range(start, stop):
+            for c in range(C):
+                dweight_part[chunk, c] += dy[n, c] * ((x[n, c] - mean[c]) * rstd[c])
+                dbias_part[chunk, c] += dy[n, c]
+    _sum_chunks(dweight_part, 1.0, dweight)
+    _sum_chunks(dbias_part, 1.0, dbias)
+    w, term2, rstd2_term3 = np.empty(C), np.empty(C), np.empty(C)  # per channel
+    for c in range(C):
+        w[c] = _param(weight, has_weight, c, 1.0)
+        term2[c] = w[c] * dbias[c] / N if batch_stats else 0.0  # mean(dx_hat)
+        term3 = w[c] * dweight[c] / N if batch_stats else 0.0  # mean(dx_hat * x_hat)
+        rstd2_term3[c] = rstd[c] * rstd[c] * term3
+    for n in prange(N):
+        for c in range(C):
+            dx[n, c] = _input_grad(dy[n, c], w[c], term2[c], x[n, c] - mean[c], rstd[c], rstd2_term3[c])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# dropout: splitmix64 counter hash (definition in reference.py)
+
+
+@njit(**_FLAGS)
+def _is_kept(threshold, seed, counter):
+    """u >= p for u the top 53 bits of splitmix64 output number ``counter`` as a float in [0, 1).
+
+    Compared as integers: u >= p  <=>  (z >> 11) >= p * 2^53  <=>  (z >> 11) >= threshold = ceil(p * 2^53),
+    exact because scaling by 2^53 is exact and the left side is an integer. It saves a conversion per element.
+    """
+    z = seed + (counter + np.uint64(1)) * SPLITMIX_GAMMA
+    z = (z ^ (z >> np.uint64(30))) * SPLITMIX_MUL1
+    z = (z ^ (z >> np.uint64(27))) * SPLITMIX_MUL2
+    z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)) >= threshold
+
+
+@njit(parallel=True, **_FLAGS)
+def _dropout_elements(x, threshold, scale, seed, offset, y):
+    """x, y (R,), one draw per element: y = x * scale where kept, else 0. A flat loop, so the hash vectorizes.
+
+    x is loaded whether kept or not: a load inside the condition becomes a branch on a random bit (~3x slower).
+    """
+    for r in prange(x.size):
+        scaled = x[r] * scale
+        y[r] = scaled if _is_kept(threshold, seed, offset + np.uint64(r)) else 0.0
+
+
+@njit(parallel=True, **_FLAGS)
+def _dropout_rows(x, threshold, scale, seed, offset, y):
+    """x, y (R, S), one draw per row: y = x * scale in kept rows, 0 in dropped rows."""
+    R, S = x.shape
+    for r in prange(R):
+        keep = _is_kept(threshold, seed, offset + np.uint64(r))
+        for s in range(S):
+            y[r, s] = x[r, s] * scale if keep else 0.0
+
+
+@njit(parallel=True, **_FLAGS)
+def _dropout_mask(threshold, seed, offset, mask):
+    for r in prange(mask.size):
+        mask[r] = _is_kept(threshold, seed, offset + np.uint64(r))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# public API: validate, make inputs contiguous, dispatch
+
+_PLACEHOLDER = {np.dtype(np.float32): np.zeros(1, np.float32), np.dtype(np.float64): np.zeros(1, np.float64)}
+
+
+def _check_array(name, a, dtype, shape):
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(a).__name__}")
+    if a.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {np.dtype(dtype)}, got {a.dtype}")
+    if a.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
+
+
+def _input(name, a, layout):
+    """Checks the float32/float64 input of ``layout`` such as "(B, C, S)"; returns it C-contiguous."""
+    if not isinstance(a, np.ndarray) or a.dtype not in _PLACEHOLDER:
+        raise TypeError(f"{name} must be a float32 or float64 numpy array, got {getattr(a, 'dtype', type(a).__name__)}")
+    if a.ndim != layout.count(",") + 1:
+        raise ValueError(f"{name} must have shape {layout}, got {a.shape}")
+    return np.ascontiguousarray(a)
+
+
+def _like(name, a, x):
+    """Checks a second input (dy) against x; returns it C-contiguous."""
+    _check_array(name, a, x.dtype, x.shape)
+    return np.ascontiguousarray(a)
+
+
+def _output(name, a, dtype, shape):
+    """Checks a caller-allocated output (an optional one may be None)."""
+    if a is not None:
+        _check_array(name, a, dtype, shape)
+        if not a.flags.c_contiguous:
+            raise ValueError(f"{name} is an output and must be C-contiguous")
+
+
+def _check_stats(shape, **stats):
+    """Checks given float64 statistics (mean, rstd) of ``shape``; returns them C-contiguous, flattened."""
+    for name, a in stats.items():
+        _check_array(name, a, np.float64, shape)
+    return [np.ascontiguousarray(a).reshape(-1) for a in stats.values()]
+
+
+def _grad_outputs(x, dx, dweight, dbias):
+    _output("dx", dx, x.dtype, x.shape)
+    _output("dweight", dweight, x.dtype, x.shape[1:2])
+    _output("dbias", dbias, x.dtype, x.shape[1:2])
+
+
+def _copy_affine_grads(dweight64, dbias64, dweight, dbias):
+    """Rounds the kernels' float64 weight gradients into the caller's outputs, where given."""
+    if dweight is not None:
+        dweight[...] = dweight64
+    if dbias is not None:
+        dbias[...] = dbias64
+
+
+def _optional_param(name, a, channels, dtype):
+    """(array, present) for an optional weight/bias; a 1-element placeholder when absent."""
+    if a is None:
+        return _PLACEHOLDER[np.dtype(dtype)], False
+    _check_array(name, a, dtype, (channels,))
+    return np.ascontiguousarray(a), True
+
+
+def _row_view(a, groups):
+    """(B, C, S) -> (B*G, C/G, S): one row per (b, g); a view of a C-contiguous array."""
+    B, C, S = a.shape
+    return a.reshape(B * groups, C // groups, S)
+
+
+def _check_groups(groups, channels):
+    if not isinstance(groups, (int, np.integer)) or groups < 1 or channels % groups:
+        raise ValueError(f"groups must be a positive integer dividing C={channels}, got {groups!r}")
+
+
+def row_norm_forward(x, weight, bias, groups, eps, center, y, mean, rstd):
+    """x (B, C, S) -> y (B, C, S); mean, rstd (B, groups) float64 saved for the backward."""
+    x = _input("x", x, "(B, C, S)")
+    B, C, S = x.shape
+    _check_groups(groups, C)
+    weight, has_weight = _optional_param("weight", weight, C, x.dtype)
+    bias, has_bias = _optional_param("bias", bias, C, x.dtype)
+    _output("y", y, x.dtype, x.shape)
+    _output("mean", mean, np.float64, (B, groups))
+    _output("rstd", rstd, np.float64, (B, groups))
+    _row_norm_forward(_row_view(x, groups), weight, bias, has_weight, has_bias, groups, float(eps), bool(center),
+                      _row_view(y, groups), mean.reshape(-1), rstd.reshape(-1))
+
+
+def row_norm_backward(dy, x, mean, rstd, weight, groups, center, dx, dweight, dbias):
+    """dy, x (B, C, S), saved mean, rstd (B, groups) -> dx (B, C, S); dweight, dbias (C,) or None."""
+    x = _input("x", x, "(B, C, S)")
+    dy = _like("dy", dy, x)
+    B, C, S = x.shape
+    _check_groups(groups, C)
+    mean, rstd = _check_stats((B, groups), mean=mean, rstd=rstd)
+    weight, has_weight = _optional_param("weight", weight, C, x.dtype)
+    _grad_outputs(x, dx, dweight, dbias)
+    dweight64, dbias64 = np.empty(C), np.empty(C)
+    _row_norm_backward(_row_view(dy, groups), _row_view(x, groups), mean, rstd, weight, has_weight, groups,
+                       bool(center), _row_view(dx, groups), dweight64, dbias64)
+    _copy_affine_grads(dweight64, dbias64, dweight, dbias)
+
+
+def _channel_view(a):
+    """(N, C, S) -> (N, C) when S == 1, the column layout; else unchanged."""
+    return a.reshape(a.shape[:2]) if a.shape[2] == 1 else a
+
+
+def channel_norm_forward(x, weight, bias, eps, y, mean, rstd, var_unbiased):
+    """x (N, C, S) -> y (N, C, S); batch statistics mean, rstd, var_unbiased (C,) float64."""
+    x = _input("x", x, "(N, C, S)")
+    C = x.shape[1]
+    for name, stat in (("mean", mean), ("rstd", rstd), ("var_unbiased", var_unbiased)):
+        _output(name, stat, np.float64, (C,))
+    stats = _column_stats if x.shape[2] == 1 else _channel_stats_runs
+    stats(_channel_view(x), float(eps), mean, rstd, var_unbiased)
+    channel_norm_apply(x, mean, rstd, weight, bias, y)
+
+
+def channel_norm_apply(x, mean, rstd, weight, bias, y):
+    """y = (x - mean[c]) * rstd[c] * weight[c] + bias[c] with given statistics mean, rstd (C,) float64."""
+    x = _input("x", x, "(N, C, S)")
+    C = x.shape[1]
+    mean, rstd = _check_stats((C,), mean=mean, rstd=rstd)
+    weight, has_weight = _optional_param("weight", weight, C, x.dtype)
+    bias, has_bias = _optional_param("bias", bias, C, x.dtype)
+    _output("y", y, x.dtype, x.shape)
+    apply = _column_apply if x.shape[2] == 1 else _channel_apply_runs
+    apply(_channel_view(x), mean, rstd, weight, bias, has_weight, has_bias, _channel_view(y))
+
+
+def channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, dbias):
+    """dy, x (N, C, S) -> dx (N, C, S); dweight, dbias (C,) or None. Full VJP when batch_stats is True."""
+    x = _input("x", x, "(N, C, S)")
+    dy = _like("dy", dy, x)
+    C = x.shape[1]
+    mean, rstd = _check_stats((C,), mean=mean, rstd=rstd)
+    weight, has_weight = _optional_param("weight", weight, C, x.dtype)
+    _grad_outputs(x, dx, dweight, dbias)
+    dweight64, dbias64 = np.empty(C), np.empty(C)
+    backward = _column_backward if x.shape[2] == 1 else _channel_backward_runs
+    backward(_channel_view(dy), _channel_view(x), mean, rstd, weight, has_weight, bool(batch_stats),
+             _channel_view(dx), dweight64, dbias64)
+    _copy_affine_grads(dweight64, dbias64, dweight, dbias)
+
+
+def _check_dropout(p, seed, offset):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
+    for name, value in (("seed", seed), ("offset", offset)):
+        if not isinstance(value, (int, np.integer)) or not 0 <= value < 2**64:
+            raise ValueError(f"{name} must be an integer in [0, 2**64), got {value!r}")
+    threshold = np.uint64(math.ceil(float(p) * 2**53))  # see _is_kept
+    return threshold, np.uint64(seed), np.uint64(offset)
+
+
+def _masked_scale(in_name, x, out_name, y, p, seed, offset):
+    """y = x * keep[r] / (1 - p), the dropout forward and backward alike."""
+    x = _input(in_name, x, "(R, S)")
+    threshold, seed, offset = _check_dropout(p, seed, offset)
+    _output(out_name, y, x.dtype, x.shape)
+    scale = 1.0 / (1.0 - p) if p < 1.0 else 0.0
+    if x.shape[1] == 1:
+        _dropout_elements(x.reshape(-1), threshold, scale, seed, offset, y.reshape(-1))
+    else:
+        _dropout_rows(x, threshold, scale, seed, offset, y)
+
+
+def dropout_forward(x, p, seed, offset, y):
+    """x (R, S) -> y (R, S): each row kept with probability 1 - p and scaled by 1 / (1 - p), else 0."""
+    _masked_scale("x", x, "y", y, p, seed, offset)
+
+
+def dropout_backward(dy, p, seed, offset, dx):
+    """dy (R, S) -> dx (R, S) through the forward's mask, regenerated from (seed, offset)."""
+    _masked_scale("dy", dy, "dx", dx, p, seed, offset)
+
+
+def dropout_mask(p, seed, offset, mask):
+    """mask (R,) uint8 out: 1 where row r is kept, 0 where dropped."""
+    threshold, seed, offset = _check_dropout(p, seed, offset)
+    _output("mask", mask, np.uint8, np.shape(mask)[:1])
+    _dropout_mask(threshold, seed, offset, mask)

@@ -1,0 +1,446 @@
+"""numba.cuda kernels for the norm and dropout contract; ``reference.py`` holds the math and the VJP derivation.
+
+Every reduction accumulates in float64 in a shared-memory tree (``tree_sum``), whatever the input dtype; the
+variance takes two passes over global memory (mean first, then squared deviations). Loads are widened with
+``float()``: compiled code would promote float32 anyway, but the simulator computes on numpy scalars, where
+float32 + a Python float stays float32. Kernels are cached on disk (``cache=True``; the simulator ignores it).
+
+A *box* is the set of elements one block normalizes, ``x[b0:b0+box_batches, c0:c0+box_channels, :]`` of x (B, C, S):
+
+    row norm      box (b, g) = x[b, g*C/G:(g+1)*C/G, :]   box_batches = 1, box_channels = C/G,  B*G boxes
+    channel norm  box c      = x[:, c, :]                 box_batches = N, box_channels = 1,    C boxes
+
+Kernels and launch layout (BLOCK_SIZE threads per block):
+
+    norm_forward_kernel        one block per box: pass 1 mean, pass 2 var, pass 3 y = x_hat * weight + bias
+    norm_backward_kernel       one block per box: pass 1 per-channel sums of dy * x_hat and dy, pass 2 dx
+    channel_sum_kernel         SUM_CHANNELS channels per block: dweight / dbias from the per-box partial sums
+    channel_norm_apply_kernel  grid-stride over the elements of x
+    dropout_kernel             grid-stride over the elements of x (forward and backward alike)
+    dropout_mask_kernel        grid-stride over the rows
+
+Weight gradients take two stages, without atomics: pass 1 of the backward writes each box's per-channel sums into a
+float64 scratch (B / box_batches, C) (row norm: (B, C); channel norm: (1, C)), then ``channel_sum_kernel`` sums
+its rows.
+
+The public functions take numpy arrays or anything exposing ``__cuda_array_interface__`` (CuPy, numba device
+arrays), strided or not. The simulator (``NUMBA_ENABLE_CUDASIM=1``) runs the kernels on numpy arrays directly.
+"""
+
+import math
+from contextlib import contextmanager
+
+import numpy as np
+from numba import config, cuda
+
+from .reference import SPLITMIX_GAMMA, SPLITMIX_MUL1, SPLITMIX_MUL2
+
+if not cuda.is_available():
+    raise ImportError("numba.cuda finds no usable GPU (NUMBA_ENABLE_CUDASIM=1 runs the kernels on the simulator)")
+
+SIMULATOR = bool(config.ENABLE_CUDASIM)
+# Threads per block, a power of two for the tree reductions. The simulator runs every thread as a Python thread,
+# so it gets a small block (its test rows straddle 16 instead of 256 elements).
+BLOCK_SIZE = 16 if SIMULATOR else 256
+SUM_ROW_LANES = 8  # threads per channel in channel_sum_kernel
+SUM_CHANNELS = BLOCK_SIZE // SUM_ROW_LANES  # channels per block in channel_sum_kernel: 32 (a warp) on a GPU
+MAX_GRID = 4096  # most blocks of a grid-stride kernel
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# device helpers
+
+
+@cuda.jit(device=True)
+def tree_sum(value, lo, hi):
+    """Sum of ``value`` over the threads whose indices differ only in bits lo .. hi-1 (lo <= hi powers of two).
+
+    (1, BLOCK_SIZE) sums the block, (1, w) aligned segments of w consecutive threads, (w, BLOCK_SIZE) the threads
+    w apart. Every thread gets its group's sum; every thread of the block must call it (it holds barriers).
+    """
+    shared = cuda.shared.array(BLOCK_SIZE, np.float64)
+    tid = cuda.threadIdx.x
+    shared[tid] = value
+    cuda.syncthreads()
+    stride = hi // 2
+    while stride >= lo:  # after this step, the threads with tid % hi < stride hold their group's partial sums
+        if tid % hi < stride:
+            shared[tid] += shared[tid + stride]
+        cuda.syncthreads()
+        stride //= 2
+    total = shared[tid - tid % hi + tid % lo]
+    cuda.syncthreads()  # the next call overwrites shared
+    return total
+
+
+@cuda.jit(device=True)
+def box_origin(box, box_batches, box_channels, channels):
+    """(b0, c0) of box number ``box``; boxes tile x (B, C, S) batch-major, channels fastest."""
+    boxes_per_batch = channels // box_channels
+    return box // boxes_per_batch * box_batches, box % boxes_per_batch * box_channels
+
+
+@cuda.jit(device=True)
+def box_element(i, b0, c0, box_channels, positions):
+    """(b, c, s) of element i of the box at (b0, c0), counting in memory order."""
+    row = box_channels * positions  # elements of the box within one batch entry, contiguous in memory
+    return b0 + i // row, c0 + i % row // positions, i % positions
+
+
+@cuda.jit(device=True)
+def channel_value(values, c, present, default):
+    """values[c] of an optional per-channel array; ``default`` when it is absent (a 1-element placeholder)."""
+    return float(values[c]) if present else default
+
+
+@cuda.jit(device=True)
+def affine(x_hat, weight, bias, c, has_weight, has_bias):
+    """x_hat * weight[c] + bias[c] in float64."""
+    return x_hat * channel_value(weight, c, has_weight, 1.0) + channel_value(bias, c, has_bias, 0.0)
+
+
+@cuda.jit(device=True)
+def keep_row(p, seed, offset, r):
+    """True when row r survives: u >= p, u the top 53 bits of splitmix64 output number offset + r, in [0, 1).
+
+    seed, offset are uint64, so every product and sum wraps mod 2^64.
+    """
+    z = seed + (offset + np.uint64(r) + np.uint64(1)) * SPLITMIX_GAMMA
+    z = (z ^ (z >> np.uint64(30))) * SPLITMIX_MUL1
+    z = (z ^ (z >> np.uint64(27))) * SPLITMIX_MUL2
+    z ^= z >> np.uint64(31)
+    return (z >> np.uint64(11)) * 2.0**-53 >= p
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# kernels
+
+
+@cuda.jit(cache=True)
+def norm_forward_kernel(
+    x,  # (B, C, S) input
+    weight,  # (C,) or placeholder
+    bias,  # (C,) or placeholder
+    has_weight,  # bool
+    has_bias,  # bool
+    box_batches,  # batch entries per box
+    box_channels,  # channels per box
+    eps,  # added to the variance
+    center,  # subtract the mean (False: RMSNorm, mean = 0)
+    y,  # (B, C, S) output
+    mean,  # (boxes,) float64 output
+    rstd,  # (boxes,) float64 output
+    var_unbiased,  # (boxes,) float64 output: var * n / (n - 1), nan when n == 1
+):
+    """One block per box of n elements: mean = sum x / n, var = sum (x - mean)^2 / n, y = x_hat * weight + bias."""
+    box = cuda.blockIdx.x
+    tid = cuda.threadIdx.x
+    S = x.shape[2]
+    b0, c0 = box_origin(box, box_batches, box_channels, x.shape[1])
+    n = box_batches * box_channels * S
+
+    m = 0.0
+    if center:  # the same branch for the whole block, so every thread reaches tree_sum's barriers
+        partial = 0.0
+        for i in range(tid, n, BLOCK_SIZE):
+            b, c, s = box_element(i, b0, c0, box_channels, S)
+            partial += float(x[b, c, s])
+        m = tree_sum(partial, 1, BLOCK_SIZE) / n
+
+    partial = 0.0
+    for i in range(tid, n, BLOCK_SIZE):
+        b, c, s = box_element(i, b0, c0, box_channels, S)
+        d = float(x[b, c, s]) - m
+        partial += d * d
+    var = tree_sum(partial, 1, BLOCK_SIZE) / n
+    r = 1.0 / math.sqrt(var + eps)
+
+    for i in range(tid, n, BLOCK_SIZE):
+        b, c, s = box_element(i, b0, c0, box_channels, S)
+        y[b, c, s] = affine((float(x[b, c, s]) - m) * r, weight, bias, c, has_weight, has_bias)
+    if tid == 0:
+        mean[box] = m
+        rstd[box] = r
+        var_unbiased[box] = var * n / (n - 1) if n > 1 else math.nan
+
+
+@cuda.jit(cache=True)
+def norm_backward_kernel(
+    dy,  # (B, C, S) upstream gradient
+    x,  # (B, C, S) forward input
+    mean,  # (boxes,) float64, as saved by the forward
+    rstd,  # (boxes,) float64, as saved by the forward
+    weight,  # (C,) or placeholder
+    has_weight,  # bool
+    box_batches,  # batch entries per box
+    box_channels,  # channels per box
+    segment,  # threads per channel in pass 1: a power of two <= BLOCK_SIZE
+    mean_from_x,  # the mean was computed from x: keep term 2
+    rstd_from_x,  # rstd was computed from x: keep term 3
+    dx,  # (B, C, S) output
+    dweight_partial,  # (B / box_batches, C) float64 scratch: sum dy * x_hat per box and channel
+    dbias_partial,  # (B / box_batches, C) float64 scratch: sum dy per box and channel
+):
+    """One block per box of n elements; x_hat = (x - mean) * rstd and dx_hat = dy * weight[c].
+
+    Pass 1: segments of ``segment`` threads take the box's channels in turn; each sums over its channel's elements
+        P_c = sum dy * x_hat and Q_c = sum dy, writes them to the scratch row of the box, and the box sums follow
+        without another read of x: sum dx_hat = sum_c weight[c] * Q_c, sum dx_hat * x_hat = sum_c weight[c] * P_c.
+    Pass 2: dx = rstd * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)), terms 2 and 3 as the flags say.
+    """
+    box = cuda.blockIdx.x
+    tid = cuda.threadIdx.x
+    C, S = x.shape[1], x.shape[2]
+    b0, c0 = box_origin(box, box_batches, box_channels, C)
+    scratch_row = b0 // box_batches
+    n = box_batches * box_channels * S
+    m = mean[box]
+    r = rstd[box]
+
+    lane = tid % segment
+    sum_dx_hat = 0.0  # this thread's share of the box sums, from the channels it leads
+    sum_dx_hat_x_hat = 0.0
+    for first in range(0, box_channels, BLOCK_SIZE // segment):
+        c = c0 + first + tid // segment
+        in_box = c < c0 + box_channels
+        p = 0.0
+        q = 0.0
+        if in_box:
+            for j in range(lane, box_batches * S, segment):  # (b, s) pairs of channel c in the box
+                b = b0 + j // S
+                s = j % S
+                g = float(dy[b, c, s])
+                p += g * ((float(x[b, c, s]) - m) * r)
+                q += g
+        p = tree_sum(p, 1, segment)
+        q = tree_sum(q, 1, segment)
+        if in_box and lane == 0:
+            dweight_partial[scratch_row, c] = p
+            dbias_partial[scratch_row, c] = q
+            w = channel_value(weight, c, has_weight, 1.0)
+            sum_dx_hat += w * q
+            sum_dx_hat_x_hat += w * p
+    mean_dx_hat = tree_sum(sum_dx_hat, 1, BLOCK_SIZE) / n
+    mean_dx_hat_x_hat = tree_sum(sum_dx_hat_x_hat, 1, BLOCK_SIZE) / n
+    term2 = mean_dx_hat if mean_from_x else 0.0
+    term3 = mean_dx_hat_x_hat if rstd_from_x else 0.0
+
+    for i in range(tid, n, BLOCK_SIZE):
+        b, c, s = box_element(i, b0, c0, box_channels, S)
+        x_hat = (float(x[b, c, s]) - m) * r
+        dx_hat = float(dy[b, c, s]) * channel_value(weight, c, has_weight, 1.0)
+        dx[b, c, s] = r * (dx_hat - term2 - x_hat * term3)
+
+
+@cuda.jit(cache=True)
+def channel_sum_kernel(partial, out):
+    """out[c] = sum_r partial[r, c] for partial (R, C) float64.
+
+    Block k takes channels k*SUM_CHANNELS + tid % SUM_CHANNELS (consecutive threads read consecutive channels);
+    the SUM_ROW_LANES threads of a channel stride over the rows, then tree_sum adds threads SUM_CHANNELS apart.
+    """
+    tid = cuda.threadIdx.x
+    rows, channels = partial.shape
+    c = cuda.blockIdx.x * SUM_CHANNELS + tid % SUM_CHANNELS
+    total = 0.0
+    if c < channels:
+        for row in range(tid // SUM_CHANNELS, rows, SUM_ROW_LANES):
+            total += partial[row, c]
+    total = tree_sum(total, SUM_CHANNELS, BLOCK_SIZE)
+    if c < channels and tid < SUM_CHANNELS:
+        out[c] = total
+
+
+@cuda.jit(cache=True)
+def channel_norm_apply_kernel(x, mean, rstd, weight, bias, has_weight, has_bias, y):
+    """y = (x - mean[c]) * rstd[c] * weight[c] + bias[c] for x, y (N, C, S), mean, rstd (C,) float64."""
+    _, C, S = x.shape
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        b, c, s = i // (C * S), i // S % C, i % S
+        y[b, c, s] = affine((float(x[b, c, s]) - mean[c]) * rstd[c], weight, bias, c, has_weight, has_bias)
+
+
+@cuda.jit(cache=True)
+def dropout_kernel(x, p, scale, seed, offset, y):
+    """y = x * scale where row r is kept, else exactly 0, for x, y (R, S); scale = 1 / (1 - p), 0 when p == 1."""
+    S = x.shape[1]
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        r, s = i // S, i % S
+        y[r, s] = float(x[r, s]) * scale if keep_row(p, seed, offset, r) else 0.0
+
+
+@cuda.jit(cache=True)
+def dropout_mask_kernel(p, seed, offset, mask):
+    """mask[r] = 1 where row r is kept, else 0, for mask (R,) uint8."""
+    for r in range(cuda.grid(1), mask.size, cuda.gridsize(1)):
+        mask[r] = 1 if keep_row(p, seed, offset, r) else 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# host side: array transfer, argument checks and launch configuration
+
+
+@contextmanager
+def _device_arrays():
+    """Yields ``device(array, output=False)``, mapping a caller's array to one the kernels can index.
+
+    Arrays exposing ``__cuda_array_interface__`` are used in place, strided or not: the kernels index through
+    strides. numpy arrays move as single buffers (to a GPU, and within the simulator), so strided numpy inputs are
+    first copied C-contiguous. On a GPU, numpy inputs are copied over and numpy outputs are copied back into the
+    caller's arrays when the block ends; the simulator runs kernels on the numpy arrays themselves.
+    """
+    copy_back = []
+
+    def device(array, output=False):
+        if SIMULATOR:
+            return array if output else np.ascontiguousarray(array)
+        if hasattr(array, "__cuda_array_interface__"):
+            return cuda.as_cuda_array(array)
+        if not output:
+            return cuda.to_device(np.ascontiguousarray(array))
+        on_device = cuda.device_array(array.shape, array.dtype)
+        copy_back.append((on_device, array))
+        return on_device
+
+    yield device
+    for on_device, host in copy_back:
+        on_device.copy_to_host(host)
+
+
+def _optional(device, array, dtype):
+    """(device array, present) for an optional weight or bias: a 1-element placeholder stands in for None."""
+    if array is None:
+        return cuda.device_array(1, dtype), False
+    return device(array), True
+
+
+def _flat(array):
+    """The (size,) view of a C-contiguous array: statistics are indexed by box number."""
+    return array.reshape(array.size)
+
+
+def _check_shapes(shape, **arrays):
+    """Raises ValueError unless each array given (not None) has ``shape``: kernels index without bounds checks."""
+    for name, array in arrays.items():
+        if array is not None and tuple(array.shape) != tuple(shape):
+            raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(array.shape)}")
+
+
+def _check_groups(groups, channels):
+    if groups < 1 or channels % groups:
+        raise ValueError(f"groups must be a positive integer dividing C={channels}, got {groups!r}")
+
+
+def _launch(kernel, blocks, *args):
+    if blocks > 0:  # an empty grid is an error in CUDA; there is nothing to do
+        kernel[blocks, BLOCK_SIZE](*args)
+
+
+def _grid(count):
+    """Blocks for a grid-stride loop over ``count`` items."""
+    return max(1, min(MAX_GRID, -(-count // BLOCK_SIZE)))
+
+
+def _norm_forward(x, weight, bias, box_batches, box_channels, eps, center, y, mean, rstd, var_unbiased):
+    """Launches norm_forward_kernel, one block per box; mean, rstd, var_unbiased hold one value per box."""
+    B, C, _ = x.shape
+    _check_shapes(x.shape, y=y)
+    _check_shapes((C,), weight=weight, bias=bias)
+    with _device_arrays() as device:
+        weight_d, has_weight = _optional(device, weight, x.dtype)
+        bias_d, has_bias = _optional(device, bias, x.dtype)
+        stats = [_flat(device(a, output=True)) for a in (mean, rstd, var_unbiased)]
+        boxes = B // box_batches * (C // box_channels)
+        _launch(norm_forward_kernel, boxes, device(x), weight_d, bias_d, has_weight, has_bias,
+                box_batches, box_channels, eps, center, device(y, output=True), *stats)
+
+
+def _norm_backward(dy, x, mean, rstd, weight, box_batches, box_channels, mean_from_x, rstd_from_x,
+                   dx, dweight, dbias):
+    """Launches norm_backward_kernel (one block per box), then channel_sum_kernel for each weight gradient."""
+    B, C, S = x.shape
+    _check_shapes(x.shape, dy=dy, dx=dx)
+    _check_shapes((C,), weight=weight, dweight=dweight, dbias=dbias)
+    with _device_arrays() as device:
+        weight_d, has_weight = _optional(device, weight, x.dtype)
+        partials = [cuda.device_array((B // box_batches, C), np.float64) for _ in range(2)]
+        segment = min(BLOCK_SIZE, 1 << (box_batches * S - 1).bit_length())  # power of two >= a channel's elements
+        boxes = B // box_batches * (C // box_channels)
+        _launch(norm_backward_kernel, boxes, device(dy), device(x), _flat(device(mean)), _flat(device(rstd)),
+                weight_d, has_weight, box_batches, box_channels, segment, mean_from_x, rstd_from_x,
+                device(dx, output=True), *partials)
+        for partial, out in zip(partials, (dweight, dbias), strict=True):
+            if out is not None:
+                _launch(channel_sum_kernel, -(-C // SUM_CHANNELS), partial, device(out, output=True))
+
+
+def _dropout(x, p, seed, offset, y):
+    """y = x * keep[r] / (1 - p) for x, y (R, S); the product is formed in float64 and rounded once."""
+    _check_shapes(x.shape, y=y)
+    scale = 1.0 / (1.0 - p) if p < 1.0 else 0.0
+    with _device_arrays() as device:
+        _launch(dropout_kernel, _grid(x.size), device(x), p, scale, np.uint64(seed), np.uint64(offset),
+                device(y, output=True))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# public API (kernel_contract.md)
+
+
+def row_norm_forward(x, weight, bias, groups: int, eps: float, center: bool, y, mean, rstd) -> None:
+    """x (B, C, S) -> y (B, C, S); mean, rstd (B, groups) float64. One block per row (b, g)."""
+    B, C, _ = x.shape
+    _check_groups(groups, C)
+    _check_shapes((B, groups), mean=mean, rstd=rstd)
+    var_scratch = cuda.device_array(B * groups, np.float64)  # the kernel's var_unbiased, unused by row norms
+    _norm_forward(x, weight, bias, 1, C // groups, eps, center, y, mean, rstd, var_scratch)
+
+
+def row_norm_backward(dy, x, mean, rstd, weight, groups: int, center: bool, dx, dweight, dbias) -> None:
+    """dy, x (B, C, S), saved mean, rstd (B, groups) -> dx (B, C, S); dweight, dbias (C,) or None."""
+    B, C, _ = x.shape
+    _check_groups(groups, C)
+    _check_shapes((B, groups), mean=mean, rstd=rstd)
+    _norm_backward(dy, x, mean, rstd, weight, 1, C // groups, center, True, dx, dweight, dbias)
+
+
+def channel_norm_forward(x, weight, bias, eps: float, y, mean, rstd, var_unbiased) -> None:
+    """x (N, C, S) -> y (N, C, S); batch mean, rstd, var_unbiased (C,) float64. One block per channel."""
+    N, C, _ = x.shape
+    _check_shapes((C,), mean=mean, rstd=rstd, var_unbiased=var_unbiased)
+    _norm_forward(x, weight, bias, N, 1, eps, True, y, mean, rstd, var_unbiased)
+
+
+def channel_norm_apply(x, mean, rstd, weight, bias, y) -> None:
+    """y = (x - mean[c]) * rstd[c] * weight[c] + bias[c] with given mean, rstd (C,) float64."""
+    _check_shapes(x.shape, y=y)
+    _check_shapes((x.shape[1],), mean=mean, rstd=rstd, weight=weight, bias=bias)
+    with _device_arrays() as device:
+        weight_d, has_weight = _optional(device, weight, x.dtype)
+        bias_d, has_bias = _optional(device, bias, x.dtype)
+        _launch(channel_norm_apply_kernel, _grid(x.size), device(x), device(mean), device(rstd),
+                weight_d, bias_d, has_weight, has_bias, device(y, output=True))
+
+
+def channel_norm_backward(dy, x, mean, rstd, weight, batch_stats: bool, dx, dweight, dbias) -> None:
+    """dy, x (N, C, S) -> dx (N, C, S); dweight, dbias (C,) or None. Full VJP when batch_stats, else dy*weight*rstd."""
+    N, C, _ = x.shape
+    _check_shapes((C,), mean=mean, rstd=rstd)
+    _norm_backward(dy, x, mean, rstd, weight, N, 1, batch_stats, batch_stats, dx, dweight, dbias)
+
+
+def dropout_forward(x, p: float, seed: int, offset: int, y) -> None:
+    """x (R, S) -> y (R, S): row r kept (scaled by 1 / (1 - p)) or zeroed by the counter hash of offset + r."""
+    _dropout(x, p, seed, offset, y)
+
+
+def dropout_backward(dy, p: float, seed: int, offset: int, dx) -> None:
+    """dy (R, S) -> dx (R, S) through the forward's mask, regenerated from (seed, offset)."""
+    _dropout(dy, p, seed, offset, dx)
+
+
+def dropout_mask(p: float, seed: int, offset: int, mask) -> None:
+    """mask (R,) uint8 out: 1 where row r is kept, 0 where dropped."""
+    with _device_arrays() as device:
+        _launch(dropout_mask_kernel, _grid(mask.size), p, np.uint64(seed), np.uint64(offset),
+                device(mask, output=True))

@@ -1,0 +1,74 @@
+"""The Numba CPU kernels against the reference, over the shared cases in cases.py, plus argument validation."""
+
+import numpy as np
+import pytest
+from tinygrad_norm.kernels import cpu
+
+from .cases import channel_norm_cases, check_channel_norm, check_dropout, check_row_norm, dropout_cases, row_norm_cases
+
+
+@pytest.mark.parametrize("case", row_norm_cases(), ids=str)
+def test_row_norm_matches_reference(case):
+    check_row_norm(cpu, case)
+
+
+@pytest.mark.parametrize("case", channel_norm_cases(), ids=str)
+def test_channel_norm_matches_reference(case):
+    check_channel_norm(cpu, case)
+
+
+@pytest.mark.parametrize("case", dropout_cases(), ids=str)
+def test_dropout_matches_reference_bit_for_bit(case):
+    check_dropout(cpu, case)
+
+
+def test_constant_channel_gives_rstd_of_eps_and_finite_outputs():
+    x = np.random.default_rng(0).standard_normal((8, 3, 5)).astype(np.float32)
+    x[:, 1, :] = 1e6
+    y, dx = np.empty_like(x), np.empty_like(x)
+    mean, rstd, var_unbiased = np.empty(3), np.empty(3), np.empty(3)
+    cpu.channel_norm_forward(x, None, None, 1e-5, y, mean, rstd, var_unbiased)
+    cpu.channel_norm_backward(np.ones_like(x), x, mean, rstd, None, True, dx, None, None)
+    assert mean[1] == 1e6 and var_unbiased[1] == 0.0 and rstd[1] == 1 / np.sqrt(1e-5)
+    assert np.isfinite(y).all() and np.isfinite(dx).all()
+    np.testing.assert_array_equal(y[:, 1, :], 0.0)
+
+
+@pytest.mark.parametrize("shape", [(64, 3, 1), (4, 3, 50)], ids=["columns", "runs"])
+def test_float32_statistics_stay_accurate_for_a_large_mean(shape):
+    x = (1e4 + 1e-2 * np.random.default_rng(0).standard_normal(shape)).astype(np.float32)
+    y, mean, rstd, var_unbiased = np.empty_like(x), np.empty(3), np.empty(3), np.empty(3)
+    cpu.channel_norm_forward(x, None, None, 0.0, y, mean, rstd, var_unbiased)
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(var_unbiased, x64.var(axis=(0, 2), ddof=1), rtol=1e-9)
+    np.testing.assert_allclose(mean, x64.mean(axis=(0, 2)), rtol=1e-12)
+
+
+def _row_norm_args(**changes):
+    x = np.zeros((2, 4, 3), np.float32)
+    args = dict(x=x, weight=np.ones(4, np.float32), bias=None, groups=2, eps=1e-5, center=True,
+                y=np.empty_like(x), mean=np.empty((2, 2)), rstd=np.empty((2, 2)))
+    args.update(changes)
+    return args
+
+
+@pytest.mark.parametrize("changes, error, message", [
+    ({"x": np.zeros((2, 4, 3), np.int32)}, TypeError, "x must be a float32 or float64"),
+    ({"x": np.zeros((2, 12), np.float32)}, ValueError, r"x must have shape \(B, C, S\)"),
+    ({"weight": np.ones(3, np.float32)}, ValueError, r"weight must have shape \(4,\)"),
+    ({"weight": np.ones(4, np.float64)}, TypeError, "weight must have dtype float32"),
+    ({"groups": 3}, ValueError, "groups must be a positive integer dividing C=4"),
+    ({"y": np.empty((2, 3, 4), np.float32).transpose(0, 2, 1)}, ValueError, "y is an output and must be C-contiguous"),
+    ({"mean": np.empty((2, 2), np.float32)}, TypeError, "mean must have dtype float64"),
+    ({"rstd": np.empty(4)}, ValueError, r"rstd must have shape \(2, 2\)"),
+])
+def test_invalid_arguments_are_rejected_naming_the_argument(changes, error, message):
+    with pytest.raises(error, match=message):
+        cpu.row_norm_forward(**_row_norm_args(**changes))
+
+
+def test_backward_rejects_dy_unlike_x():
+    x = np.zeros((2, 4, 3))
+    with pytest.raises(ValueError, match=r"dy must have shape \(2, 4, 3\)"):
+        cpu.channel_norm_backward(np.zeros((2, 4, 2)), x, np.zeros(4), np.ones(4), None, True, np.empty_like(x),
+                                  None, None)
