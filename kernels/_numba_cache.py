@@ -62,6 +62,15 @@ class _CompileNotice(event.Listener):
         pass
 
 
+def share_with_numba_cuda():
+    """numba-cuda reads its own copy of the configuration: point its cache at the same folder."""
+    try:
+        from numba.cuda.core import config as cuda_config
+    except ImportError:  # a numba-cuda that reads numba's configuration
+        return
+    cuda_config.CACHE_DIR = numba.config.CACHE_DIR
+
+
 if not os.environ.get("NUMBA_CACHE_DIR"):
     numba.config.CACHE_DIR = _user_cache_dir() or ""
 event.register("numba:compile", _CompileNotice())

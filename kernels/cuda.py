@@ -33,10 +33,12 @@ from contextlib import contextmanager
 import numpy as np
 from numba import config, cuda
 
+from . import _numba_cache
 from .reference import SPLITMIX_GAMMA, SPLITMIX_MUL1, SPLITMIX_MUL2
 
 if not cuda.is_available():
     raise ImportError("numba.cuda finds no usable GPU (NUMBA_ENABLE_CUDASIM=1 runs the kernels on the simulator)")
+_numba_cache.share_with_numba_cuda()
 
 SIMULATOR = bool(config.ENABLE_CUDASIM)
 # Threads per block, a power of two for the tree reductions. The simulator runs every thread as a Python thread,
