@@ -12,10 +12,11 @@ runs after WARMUP runs of:
 The table gives the module's overhead over its kernels (target: under 10%) and the module's time over torch's.
 Torch and Numba each bring an OpenMP runtime, so torch is timed in a block of its own after a pause.
 
-Where the module's time goes beyond the kernels: about 25 us of Python per forward + backward (the tape, the op,
-the checks), and memory. Each call writes fresh y and dx arrays, and the engine copies the first gradient of a
-leaf (x here) into x.grad; glibc hands freed blocks above its trim threshold back to the OS, so the next call's
-arrays page-fault again. To see the cost without the page faults, run with the allocator told to keep its memory:
+Where the module's time goes beyond the kernels: about 25 us of Python per forward + backward (the module call,
+the tape, the op's views and checks), which is most of the time at the small shapes, and fresh memory. Each call
+allocates new y and dx arrays; glibc hands freed blocks above its trim threshold back to the OS, so at the 16 MiB
+shapes every call's arrays page-fault again (about 2 ms for LayerNorm (4096, 1024)). To see the module's own cost
+without the page faults, run with the allocator told to keep its memory:
 
     MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_MMAP_THRESHOLD_=33554432 python bench/bench_layers.py
 """
