@@ -1,8 +1,9 @@
 """tinygrad_norm: a small tape-based autograd framework whose normalization and dropout kernels
 are Numba (CPU) and numba.cuda (GPU) code."""
 
-from . import nn
+from . import backend, nn
 from .autograd import enable_grad, is_grad_enabled, no_grad
+from .backend import get_backend_name, set_backend, use_backend
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed
 from .tensor import Tensor, arange, cat, full, ones, rand, randn, stack, tensor, where, zeros
@@ -13,9 +14,11 @@ __all__ = [
     "GradcheckError",
     "Tensor",
     "arange",
+    "backend",
     "cat",
     "enable_grad",
     "full",
+    "get_backend_name",
     "gradcheck",
     "is_grad_enabled",
     "manual_seed",
@@ -23,9 +26,11 @@ __all__ = [
     "no_grad",
     "ones",
     "rand",
+    "set_backend",
     "randn",
     "stack",
     "tensor",
+    "use_backend",
     "where",
     "zeros",
 ]
