@@ -147,6 +147,7 @@ MOVEMENT = [
     case(lambda x: x.unsqueeze(-1), (2, 3), id="unsqueeze-negative"),
     case(lambda x: x.squeeze(1), (2, 1, 3), id="squeeze-dim"),
     case(lambda x: x.squeeze(), (1, 3, 1), id="squeeze-all"),
+    case(lambda x: x.squeeze((0, 1, -1)), (1, 3, 1), id="squeeze-dims-skipping-non-1"),
     case(lambda x: x.expand(2, 4, 3), (2, 1, 3), id="expand"),
     case(lambda x: x.expand(2, -1, 3), (4, 3), id="expand-new-axis"),
     case(lambda x: x.pad(((1, 0), (2, 1)), value=0.5), (2, 3), id="pad"),

@@ -71,6 +71,8 @@ def test_only_floating_tensors_can_require_grad(data):
         (lambda: tn.ones(), (), np.float32),
         (lambda: tn.full((2, 2), 7.0), (2, 2), np.float32),
         (lambda: tn.full(3, 7.0, dtype=np.int32), (3,), np.int32),
+        (lambda: tn.full((2,), 7), (2,), np.int64),
+        (lambda: tn.full((2,), True), (2,), np.bool_),
         (lambda: tn.randn(3, 2), (3, 2), np.float32),
         (lambda: tn.rand((2,), dtype="float64"), (2,), np.float64),
         (lambda: tn.arange(5), (5,), np.int64),
@@ -172,6 +174,12 @@ def test_bool():
     assert bool(Tensor([1.0])) and not bool(Tensor(0.0))
     with pytest.raises(ValueError):
         bool(Tensor([1.0, 2.0]))
+
+
+def test_float_and_int_of_one_element():
+    assert float(Tensor([[2.5]])) == 2.5 and int(Tensor(3.7)) == 3 and int(Tensor([7])) == 7
+    with pytest.raises(ValueError):
+        float(Tensor([1.0, 2.0]))
 
 
 # ---- operators with non-tensor operands ---------------------------------------------------------
@@ -316,6 +324,9 @@ def test_where(a, b, expected, condition):
         (lambda t: t.sum(dim=(0, 1), keepdim=True), lambda t: t.sum(axis=(0, 1), keepdims=True)),
         (lambda t: t.mean(dim=-1, keepdim=True), lambda t: t.mean(axis=-1, keepdims=True)),
         (lambda t: t.var(dim=0, correction=0), lambda t: t.var(axis=0, correction=0)),
+        (lambda t: t.var(dim=0, unbiased=False), lambda t: t.var(axis=0, correction=0)),
+        (lambda t: t.std(unbiased=True), lambda t: t.std(correction=1)),
+        (lambda t: t.std(1, False, True), lambda t: t.std(axis=1, correction=0, keepdims=True)),
         (lambda t: t.std(dim=1, keepdim=True), lambda t: t.std(axis=1, keepdims=True)),
         (lambda t: t.logsumexp(dim=1), lambda t: t.logsumexp(axis=1)),
         (lambda t: t.softmax(dim=0), lambda t: t.softmax(axis=0)),
@@ -384,15 +395,14 @@ def test_grad_mode_is_restored_after_an_exception():
     assert tn.is_grad_enabled()
 
 
-def test_grad_mode_decorators():
-    @tn.no_grad()
-    def without_grad():
-        return _recorded()
+@pytest.mark.parametrize("called", [True, False], ids=["called", "bare"])
+def test_grad_mode_decorators(called):
+    """`@no_grad()` and, as torch allows, bare `@no_grad`."""
 
-    @tn.enable_grad()
-    def with_grad():
-        return _recorded()
+    def decorate(mode, fn):
+        return mode()(fn) if called else mode(fn)
 
+    without_grad, with_grad = decorate(tn.no_grad, _recorded), decorate(tn.enable_grad, _recorded)
     assert not without_grad()
     with tn.no_grad():
         assert with_grad()
@@ -446,3 +456,13 @@ def test_dropout_stream_moves_on():
 def test_manual_seed_needs_an_int(seed):
     with pytest.raises(TypeError, match="int"):
         tn.manual_seed(seed)
+
+
+def test_to_takes_torch_call_forms():
+    x = tn.randn(2, 3)
+    assert x.to("cpu") is x
+    assert x.to("float64").dtype == np.float64
+    assert x.to("cpu:0", np.float16).dtype == np.float16
+    assert x.to(device="cpu", dtype="float64").dtype == np.float64
+    with pytest.raises(ValueError, match="device must be 'cpu'"):
+        x.to("cuda")

@@ -5,6 +5,7 @@ family at extreme logits), torch's float64 result is still the reference."""
 from __future__ import annotations
 
 import itertools
+import operator
 
 import numpy as np
 import pytest
@@ -68,6 +69,8 @@ _EXTREMES = np.array([-1000.0, -50.0, -3.0, 0.0, 3.0, 50.0, 1000.0])
 CASES = [
     same(lambda a, b: a * b + a / b - b**2 + 1 / a, _positive(2, 3), _positive(3), id="arithmetic-broadcast"),
     same(lambda a, b: a**b, _positive(2, 3), _normal(2, 1), id="pow-tensor-exponent"),
+    # torch's limits: d/da is 0 where b == 0 (also at a == 0), d/db is 0 where a == 0 and b >= 0
+    same(lambda a, b: a**b, np.array([0.0, 0.0, 2.0, -2.0]), np.array([0.0, 2.0, 0.0, 0.0]), id="pow-at-zero"),
     same(lambda a, b: a @ b, _normal(2, 1, 2, 3), _normal(3, 3, 2), id="matmul-batch-broadcast"),
     same(lambda a, b: a @ b, _normal(3), _normal(2, 3, 4), id="matmul-vector-batch"),
     same(lambda a, b: a @ b, _normal(2, 2, 3), _normal(3), id="matmul-batch-vector"),
@@ -124,6 +127,72 @@ CASES = [
 @pytest.mark.parametrize(("ours", "theirs", "arrays"), CASES)
 def test_op(ours, theirs, arrays):
     _compare(ours, theirs, *arrays)
+
+
+# ---- type promotion -----------------------------------------------------------------------------
+
+_OPERANDS = {
+    "f32": np.array([1.5, 2.0], np.float32),
+    "f64": np.array([1.5, 2.0], np.float64),
+    "f16": np.array([1.5, 2.0], np.float16),
+    "i64": np.array([1, 2], np.int64),
+    "i8": np.array([1, 2], np.int8),
+    "u8": np.array([1, 2], np.uint8),
+    "bool": np.array([True, False]),
+    "f64-0d": np.array(2.0),
+    "i64-0d": np.array(3),
+    "float": 2.5,
+    "int": 3,
+    "bool-scalar": True,
+}
+
+
+def _both(operand):
+    """Our tensor and torch's for an array, or the Python scalar itself."""
+    if isinstance(operand, np.ndarray):
+        return Tensor(operand), torch.from_numpy(operand)
+    return operand, operand
+
+
+@pytest.mark.parametrize("op", ["add", "mul", "truediv", "pow", "where"])
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("f32", "f64"),
+        ("f32", "i64"),
+        ("i64", "f32"),
+        ("f16", "i64"),
+        ("i64", "float"),
+        ("bool", "int"),
+        ("bool", "float"),
+        ("u8", "i8"),
+        ("i8", "int"),
+        ("f32", "f64-0d"),
+        ("i64", "f64-0d"),
+        ("i8", "i64-0d"),
+        ("f32", "float"),
+        ("i64", "bool-scalar"),
+    ],
+)
+def test_result_dtype_follows_torch_promotion(left, right, op):
+    (our_left, their_left), (our_right, their_right) = _both(_OPERANDS[left]), _both(_OPERANDS[right])
+    if op == "where":
+        ours = tn.where(np.array([True, False]), our_left, our_right)
+        theirs = torch.where(torch.tensor([True, False]), their_left, their_right)
+    else:
+        if op == "pow" and "bool" in left + right:
+            pytest.skip("torch has no pow for bool")
+        ours = getattr(operator, op)(our_left, our_right)
+        theirs = getattr(operator, op)(their_left, their_right)
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(ours.numpy().astype(np.float64), theirs.numpy().astype(np.float64), rtol=1e-3)
+
+
+@pytest.mark.parametrize("other", ["i64", "f64"])
+def test_cat_promotes_as_torch(other):
+    ours = tn.cat([Tensor(_OPERANDS["f32"]), Tensor(_OPERANDS[other])])
+    theirs = torch.cat([torch.from_numpy(_OPERANDS["f32"]), torch.from_numpy(_OPERANDS[other])])
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
 
 
 # ---- the softmax family at extreme logits ------------------------------------------------------
@@ -183,6 +252,40 @@ def test_class_losses(loss, label_smoothing, reduction, weighted, ignore_index, 
         _SCORES[layout],
         targets,
     )
+
+
+@pytest.mark.parametrize("layout", ["NC", "NCd"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.25])
+def test_cross_entropy_with_probability_targets(label_smoothing, reduction, weighted, layout):
+    scores = _SCORES[layout]
+    probabilities = np.random.default_rng(5).dirichlet(np.ones(3), scores.shape[:1] + scores.shape[2:])
+    probabilities = np.moveaxis(probabilities, -1, 1)
+    our_weight, their_weight = (Tensor(_WEIGHT), torch.tensor(_WEIGHT)) if weighted else (None, None)
+    options = {"reduction": reduction, "label_smoothing": label_smoothing}
+    _compare(
+        lambda x, p: F.cross_entropy(x, p, weight=our_weight, **options),
+        lambda x, p: TF.cross_entropy(x, p, weight=their_weight, **options),
+        scores,
+        probabilities,
+    )
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.25])
+def test_cross_entropy_with_every_target_ignored_is_nan_with_zero_gradients(label_smoothing):
+    scores = Tensor(_normal(4, 3), requires_grad=True)
+    loss = F.cross_entropy(scores, np.full(4, -100), label_smoothing=label_smoothing)
+    loss.backward()
+    assert np.isnan(loss.item())
+    np.testing.assert_array_equal(scores.grad.numpy(), np.zeros((4, 3)))
+
+
+def test_mse_loss_warns_when_shapes_broadcast_as_torch():
+    with pytest.warns(UserWarning, match="target size"):
+        TF.mse_loss(torch.zeros(2, 3), torch.zeros(3))
+    with pytest.warns(UserWarning, match="target shape"):
+        F.mse_loss(Tensor(np.zeros((2, 3))), Tensor(np.zeros(3)))
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])

@@ -38,14 +38,20 @@ class _GradMode(contextlib.ContextDecorator):
         _grad_enabled = self.previous.pop()
 
 
-def no_grad() -> _GradMode:
+def _grad_mode(enabled: bool, func):
+    """A `_GradMode`, or `func` decorated with one when used bare as `@no_grad` (as torch allows)."""
+    mode = _GradMode(enabled)
+    return mode if func is None else mode(func)
+
+
+def no_grad(func=None):
     """Ops inside record nothing on the tape (as `torch.no_grad`)."""
-    return _GradMode(False)
+    return _grad_mode(False, func)
 
 
-def enable_grad() -> _GradMode:
+def enable_grad(func=None):
     """Ops inside are recorded again, even within `no_grad` (as `torch.enable_grad`)."""
-    return _GradMode(True)
+    return _grad_mode(True, func)
 
 
 class Function:

@@ -38,6 +38,27 @@ def _as_dtype(dtype) -> np.dtype | None:
         raise TypeError(f"dtype must be a numpy dtype or its name, got {dtype!r}") from None
 
 
+def parse_to_args(*args, device=None, dtype=None) -> np.dtype | None:
+    """The dtype asked for by torch's call forms `to(dtype)`, `to(device)` and `to(device, dtype)`. Tensors
+    live on the CPU, so "cpu" (or "cpu:0") is the one device accepted."""
+    for arg in args:
+        if isinstance(arg, str) and not _is_dtype_name(arg):
+            device = arg
+        else:
+            dtype = arg
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise ValueError(f"device must be 'cpu', got {device!r}")
+    return _as_dtype(dtype)
+
+
+def _is_dtype_name(name: str) -> bool:
+    try:
+        np.dtype(name)
+    except TypeError:
+        return False
+    return True
+
+
 def _torch_keywords(method):
     """Also accept torch's `dim=` and `keepdim=` for `axis=` and `keepdims=`."""
 
@@ -179,6 +200,11 @@ class Tensor:
             return self
         return E.Cast.apply(self if dtype.kind in "fc" else self.detach(), dtype=dtype)
 
+    def to(self, *args, device=None, dtype=None) -> Tensor:
+        """torch's `to(dtype)`, `to(device)`, `to(device, dtype)`: a cast, or this tensor when nothing changes."""
+        dtype = parse_to_args(*args, device=device, dtype=dtype)
+        return self if dtype is None else self.astype(dtype)
+
     def float(self) -> Tensor:
         return self.astype(np.float32)
 
@@ -200,6 +226,12 @@ class Tensor:
 
     def __bool__(self) -> bool:
         return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
 
     __hash__ = object.__hash__
 
@@ -225,24 +257,32 @@ class Tensor:
     # ---- binary operators ----------------------------------------------------------------------
 
     def _operand(self, other) -> Tensor:
-        """Wrap a scalar or array operand; Python scalars take this tensor's dtype (as in torch)."""
+        """Wrap a scalar or array operand. Python scalars take a floating tensor's dtype, and a Python float
+        with an integer or bool tensor is float32 (as in torch); other scalars and arrays keep numpy's dtype."""
         if isinstance(other, Tensor):
             return other
         if isinstance(other, bool | int | float) and self.dtype.kind in "fc":
             return Tensor._from_array(self.xp.asarray(other, dtype=self.dtype), False)
+        if isinstance(other, float):
+            return Tensor._from_array(self.xp.asarray(other, dtype=np.float32), False)
         return Tensor._from_array(self.xp.asarray(other), False)
 
+    def _operands(self, other) -> tuple[Tensor, Tensor]:
+        """This tensor and the wrapped `other`, cast to their common dtype by `_promote`."""
+        other = self._operand(other)
+        return (self, other) if other.dtype == self.dtype else _promote(self, other)
+
     def __add__(self, other) -> Tensor:
-        return E.Add.apply(self, self._operand(other))
+        return E.Add.apply(*self._operands(other))
 
     def __mul__(self, other) -> Tensor:
-        return E.Mul.apply(self, self._operand(other))
+        return E.Mul.apply(*self._operands(other))
 
     def __pow__(self, other) -> Tensor:
-        return E.Pow.apply(self, self._operand(other))
+        return E.Pow.apply(*self._operands(other))
 
     def __matmul__(self, other) -> Tensor:
-        return MatMul.apply(self, self._operand(other))
+        return MatMul.apply(*self._operands(other))
 
     def __sub__(self, other) -> Tensor:
         return self + -self._operand(other)
@@ -351,13 +391,20 @@ class Tensor:
         return self.sum(axis, keepdims) * _reciprocal(_count(self, axis))
 
     @_torch_keywords
-    def var(self, axis: Axis = None, correction: int = 1, keepdims: bool = False) -> Tensor:
+    def var(
+        self, axis: Axis = None, correction: float = 1, keepdims: bool = False, *, unbiased: bool | None = None
+    ) -> Tensor:
+        """Σ (x - mean)² / (n - correction); torch's older `unbiased=` means correction=1 (True) or 0 (False)."""
+        if unbiased is not None:
+            correction = int(unbiased)
         centered = self - self.mean(axis, keepdims=True)
         return (centered * centered).sum(axis, keepdims) * _reciprocal(_count(self, axis) - correction)
 
     @_torch_keywords
-    def std(self, axis: Axis = None, correction: int = 1, keepdims: bool = False) -> Tensor:
-        return self.var(axis, correction, keepdims).sqrt()
+    def std(
+        self, axis: Axis = None, correction: float = 1, keepdims: bool = False, *, unbiased: bool | None = None
+    ) -> Tensor:
+        return self.var(axis, correction, keepdims, unbiased=unbiased).sqrt()
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """The maximum values, as torch.amax. No `dim=` alias: torch's `max(dim=)` returns (values, indices)."""
@@ -415,13 +462,10 @@ class Tensor:
         dim = R.normalize_dim(dim, self.ndim + 1)
         return self.reshape(*self.shape[:dim], 1, *self.shape[dim:])
 
-    def squeeze(self, dim: int | None = None) -> Tensor:
-        if dim is None:
-            return self.reshape(*(n for n in self.shape if n != 1))
-        dim = R.normalize_dim(dim, self.ndim)
-        if self.ndim == 0 or self.shape[dim] != 1:
-            return self
-        return self.reshape(*self.shape[:dim], *self.shape[dim + 1 :])
+    def squeeze(self, dim: Axis = None) -> Tensor:
+        """Drop the size-1 axes among `dim` (all axes when None); axes of another size stay (as torch)."""
+        axes = R.normalize_axis(dim, self.ndim)
+        return self.reshape(*(n for i, n in enumerate(self.shape) if not (i in axes and n == 1)))
 
     def expand(self, *shape) -> Tensor:
         shape = _shape_args(shape)
@@ -436,6 +480,23 @@ class Tensor:
 
     def __getitem__(self, index) -> Tensor:
         return M.GetItem.apply(self, index=_index_arrays(index))
+
+
+_CATEGORIES = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _promote(*tensors: Tensor) -> tuple[Tensor, ...]:
+    """Cast operands to the dtype torch's type promotion gives them: the highest category (bool < integer <
+    floating < complex) wins; within it, tensors with dimensions outrank 0-d ones (a Python scalar arrives
+    as a 0-d tensor), so float32 ⊕ int64 is float32 and float32[n] ⊕ float64[] is float32."""
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) == 1:
+        return tensors
+    top = max(_CATEGORIES[d.kind] for d in dtypes)
+    ranked = [t for t in tensors if _CATEGORIES[t.dtype.kind] == top]
+    ranked = [t for t in ranked if t.ndim] or ranked
+    dtype = np.result_type(*(t.dtype for t in ranked))
+    return tuple(t.astype(dtype) for t in tensors)
 
 
 def _check_grad_dtype(dtype: np.dtype, requires_grad: bool) -> None:
@@ -489,7 +550,9 @@ def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def full(shape, fill_value: float, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor._from_array(np.full(_shape_args((shape,)), fill_value, _float_dtype(dtype)), requires_grad)
+    """The dtype defaults to the fill value's: float32 for a float, int64 for an int, bool (as torch.full)."""
+    dtype = _as_dtype(dtype) or Tensor(fill_value).dtype
+    return Tensor._from_array(np.full(_shape_args((shape,)), fill_value, dtype), requires_grad)
 
 
 def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -516,14 +579,14 @@ def where(condition, a, b) -> Tensor:
     """Elements of `a` where `condition` holds, else of `b`; scalars take the dtype of the tensor operand."""
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
     condition = like.xp.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
-    return E.Where.apply(Tensor._from_array(condition, False), like._operand(a), like._operand(b))
+    return E.Where.apply(Tensor._from_array(condition, False), *_promote(like._operand(a), like._operand(b)))
 
 
 @_torch_keywords
 def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    return M.Cat.apply(*tensors, axis=axis)
+    return M.Cat.apply(*_promote(*tensors), axis=axis)
 
 
 @_torch_keywords
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    return M.Stack.apply(*tensors, axis=axis)
+    return M.Stack.apply(*_promote(*tensors), axis=axis)

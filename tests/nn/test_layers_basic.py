@@ -95,6 +95,20 @@ def test_embedding_matches_torch_and_padding_row_gets_no_gradient():
     assert np.any(ours.weight.grad.numpy()[2] != 0)
 
 
+@pytest.mark.parametrize("freeze", [True, False])
+def test_embedding_from_pretrained_matches_torch(freeze):
+    table = np.random.default_rng(4).standard_normal((6, 3))
+    ours = nn.Embedding.from_pretrained(tn.tensor(table), freeze=freeze, padding_idx=2)
+    theirs = torch.nn.Embedding.from_pretrained(torch.tensor(table), freeze=freeze, padding_idx=2)
+    assert repr(ours) == repr(theirs) and ours.weight.requires_grad == theirs.weight.requires_grad == (not freeze)
+    assert_close(ours.weight, table, 0, 0)  # the padding row is kept as given, not zeroed
+    indices = np.array([[0, 2, 5], [2, 1, 1]])
+    if freeze:
+        assert_close(ours(indices), theirs(torch.from_numpy(indices)), 0, 0)
+    else:
+        compare_forward_backward(ours, theirs, indices)
+
+
 # (id, builder, input shape, integer classes of the target or None for a float target in [0, 1])
 LOSSES = [
     ("cross-entropy", lambda nn, t: nn.CrossEntropyLoss(), (4, 5), 5),
@@ -276,6 +290,7 @@ def test_init_rejects_bad_arguments():
         (lambda: nn.Conv2d(3, 4, 3, padding="full"), ValueError, "padding"),
         (lambda: nn.Conv2d(3, 4, 3, padding_mode="reflect"), ValueError, "padding_mode"),
         (lambda: nn.MaxPool2d(2, padding=2), ValueError, "padding"),
+        (lambda: nn.MaxPool2d(3, padding=2, dilation=2), ValueError, "padding"),  # torch: at most kernel_size // 2
         (lambda: nn.MaxPool2d(2, ceil_mode=True), ValueError, "ceil_mode"),
         (lambda: nn.AvgPool2d(2, stride=0), ValueError, "stride"),
         (lambda: nn.AdaptiveAvgPool2d((1, 2, 3)), ValueError, "output_size"),
@@ -304,6 +319,21 @@ def test_bad_constructor_arguments_name_the_argument(make, error, words):
 def test_bad_inputs_raise(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x, t: F.cross_entropy(x, t, None, 0),  # torch: size_average=0, not ignore_index
+        lambda x, t: F.nll_loss(x, t, None, 0),
+        lambda x, t: F.mse_loss(x, x, "sum"),  # torch: size_average="sum", not reduction
+        lambda x, t: F.binary_cross_entropy_with_logits(x, x, None, "sum"),
+    ],
+    ids=["cross_entropy", "nll_loss", "mse_loss", "bce_with_logits"],
+)
+def test_loss_arguments_where_torch_has_size_average_and_reduce_are_keyword_only(call):
+    with pytest.raises(TypeError):
+        call(tn.zeros(2, 3), np.array([0, 1]))
 
 
 def test_comparison_helper_catches_wrong_weights_and_wrong_gradients():

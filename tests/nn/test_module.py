@@ -275,6 +275,27 @@ def test_module_list_indexing_extend_and_setitem():
         layers["0"]
 
 
+@pytest.mark.parametrize("container", ["Sequential", "ModuleList"])
+def test_container_list_operations_match_torch(container):
+    """insert, del (index and slice), pop, += and setitem leave the same children under the same names."""
+
+    def run(nn):
+        def build(*layers):
+            return nn.Sequential(*layers) if container == "Sequential" else nn.ModuleList(layers)
+
+        modules = build(nn.ReLU(), nn.Tanh(), nn.Sigmoid())
+        modules.insert(1, nn.GELU())
+        modules.insert(3, nn.SiLU())
+        modules += build(nn.Identity(), nn.LeakyReLU())
+        del modules[0]
+        popped = modules.pop(2)
+        del modules[3:5]
+        modules[-1] = nn.Softmax(dim=1)
+        return type(popped).__name__, list(modules._modules), [repr(m) for m in modules]
+
+    assert run(nn) == run(torch.nn)
+
+
 # ---- repr -------------------------------------------------------------------------------------
 
 
@@ -365,3 +386,14 @@ def test_deepcopy_gives_an_independent_module_with_the_same_names():
     assert clone.stem.conv.weight is not ours.stem.conv.weight and isinstance(clone.stem.conv.weight, nn.Parameter)
     clone.stem.conv.weight.data[...] = 0
     assert np.any(ours.stem.conv.weight.numpy() != 0)
+
+
+def test_to_takes_torch_call_forms():
+    layer = nn.Linear(3, 2)
+    assert layer.to("cpu") is layer and layer.weight.dtype == np.float32
+    layer.to("cpu", np.float64)
+    assert layer.weight.dtype == np.float64 and layer.bias.dtype == np.float64
+    layer.to(dtype="float32")
+    assert layer.weight.dtype == np.float32
+    with pytest.raises(ValueError, match="device must be 'cpu'"):
+        layer.to("cuda")

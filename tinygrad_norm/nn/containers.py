@@ -19,7 +19,8 @@ def _position(index: Any, length: int) -> int:
 
 
 class _Numbered(Module):
-    """Children kept in order; `append` adds one under the next number."""
+    """Children kept in order. `append`/`extend` add under the next numbers; `insert`, `del` and `pop`
+    leave the children numbered "0", "1", ... again (as torch)."""
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -30,6 +31,36 @@ class _Numbered(Module):
     def append(self, module: Module) -> _Numbered:
         self.add_module(str(len(self)), module)
         return self
+
+    def extend(self, modules: Iterable[Module]) -> _Numbered:
+        for module in modules:
+            self.append(module)
+        return self
+
+    def __iadd__(self, modules: Iterable[Module]) -> _Numbered:
+        return self.extend(modules)
+
+    def _renumber(self, modules: list[Module]) -> None:
+        self._modules.clear()
+        for i, module in enumerate(modules):
+            self.add_module(str(i), module)
+
+    def insert(self, index: int, module: Module) -> _Numbered:
+        """Put `module` before position `index` (list.insert's rule for the index)."""
+        modules = list(self)
+        modules.insert(index, module)
+        self._renumber(modules)
+        return self
+
+    def __delitem__(self, index: int | slice) -> None:
+        modules = list(self)
+        del modules[index if isinstance(index, slice) else _position(index, len(modules))]
+        self._renumber(modules)
+
+    def pop(self, index: int | slice = -1) -> Module:
+        module = self[index]
+        del self[index]
+        return module
 
 
 class Sequential(_Numbered):
@@ -54,6 +85,10 @@ class Sequential(_Numbered):
             return Sequential(OrderedDict(items[index]))
         return items[_position(index, len(items))][1]
 
+    def __setitem__(self, index: int, module: Module) -> None:
+        """Replace the module at `index`, keeping its name."""
+        self.add_module(list(self._modules)[_position(index, len(self))], module)
+
     def forward(self, input: Any) -> Any:
         for module in self:
             input = module(input)
@@ -77,11 +112,6 @@ class ModuleList(_Numbered):
 
     def __setitem__(self, index: int, module: Module) -> None:
         self.add_module(str(_position(index, len(self))), module)
-
-    def extend(self, modules: Iterable[Module]) -> ModuleList:
-        for module in modules:
-            self.append(module)
-        return self
 
     def __repr__(self) -> str:
         """Runs of identical children are shown once, as `(first-last): count x repr` (as torch)."""

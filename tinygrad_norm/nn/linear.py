@@ -99,6 +99,16 @@ class Embedding(Module):
         self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), np.float32))
         self.reset_parameters()
 
+    @classmethod
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, padding_idx: int | None = None) -> Embedding:
+        """An Embedding whose weight shares the array of `embeddings` (V, D), trained only when freeze=False;
+        the padding_idx row is kept as given and gets no gradient (as torch)."""
+        if embeddings.ndim != 2:
+            raise ValueError(f"embeddings must be 2-D (num_embeddings, embedding_dim), got shape {embeddings.shape}")
+        embedding = cls(*embeddings.shape, padding_idx)
+        embedding.weight = Parameter(embeddings, requires_grad=not freeze)
+        return embedding
+
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
         if self.padding_idx is not None:

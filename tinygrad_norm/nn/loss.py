@@ -2,7 +2,7 @@
 
 Class weights and pos_weight are buffers (so they are saved in state_dict and cast by `double()`),
 as in torch. torch's deprecated `size_average` and `reduce` are not accepted, so the arguments after
-`weight` are keyword-only.
+`weight` are keyword-only (here and in the functional forms).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class MSELoss(_Loss):
     """mean (or sum) of (input - target)²."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return mse_loss(input, target, self.reduction)
+        return mse_loss(input, target, reduction=self.reduction)
 
 
 class NLLLoss(_WeightedLoss):
@@ -46,7 +46,7 @@ class NLLLoss(_WeightedLoss):
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
-        return nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+        return nll_loss(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
 
 class CrossEntropyLoss(_WeightedLoss):
@@ -65,7 +65,14 @@ class CrossEntropyLoss(_WeightedLoss):
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
-        return cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
+        return cross_entropy(
+            input,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
 
 
 class BCEWithLogitsLoss(_WeightedLoss):
@@ -77,4 +84,6 @@ class BCEWithLogitsLoss(_WeightedLoss):
         self.register_buffer("pos_weight", _optional_tensor(pos_weight))
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
-        return binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
+        return binary_cross_entropy_with_logits(
+            input, target, self.weight, reduction=self.reduction, pos_weight=self.pos_weight
+        )

@@ -1,6 +1,14 @@
-"""Loss functions, composed from differentiable ops (their gradients come from the tape)."""
+"""Loss functions, composed from differentiable ops (their gradients come from the tape).
+
+torch.nn.functional's losses keep the deprecated `size_average` and `reduce` in the positional slots
+after `weight` (after `target` for mse_loss). We do not accept them, so the arguments there are
+keyword-only: a positional call that torch would read differently raises TypeError instead.
+"""
 
 from __future__ import annotations
+
+import math
+import warnings
 
 import numpy as np
 
@@ -15,6 +23,11 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "sum":
         return loss.sum()
     return loss
+
+
+def _weighted_mean(total: Tensor, weight_sum) -> Tensor:
+    """total / weight_sum; nan when nothing was counted (every target ignored), with zero gradients (as torch)."""
+    return total * (1.0 / weight_sum) if weight_sum else total + math.nan
 
 
 def _check_reduction(reduction: str) -> None:
@@ -37,7 +50,7 @@ def _class_targets(input: Tensor, target) -> tuple[Tensor, np.ndarray]:
 
 
 def nll_loss(
-    input: Tensor, target, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean"
+    input: Tensor, target, weight: Tensor | None = None, *, ignore_index: int = -100, reduction: str = "mean"
 ) -> Tensor:
     """-input[n, target[n]] · weight[target[n]]; "mean" divides by the summed weights of the counted rows."""
     _check_reduction(reduction)
@@ -53,7 +66,7 @@ def nll_loss(
     picked = log_probs[xp.arange(len(safe_target)), safe_target]
     loss = -picked * Tensor._from_array(row_weight, False)
     if reduction == "mean":
-        return loss.sum() * (1.0 / row_weight.sum())
+        return _weighted_mean(loss.sum(), row_weight.sum())
     return loss.reshape(*_target_shape(input, target)) if reduction == "none" else loss.sum()
 
 
@@ -65,19 +78,30 @@ def cross_entropy(
     input: Tensor,
     target,
     weight: Tensor | None = None,
+    *,
     ignore_index: int = -100,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
-    """log_softmax over the class axis, then the negative log-likelihood of integer targets.
+    """log_softmax over the class axis, then the negative log-likelihood of integer targets, or for a
+    floating target shaped like `input` (class probabilities) -Σ_c w_c t_c log p_c per sample.
 
     With label smoothing ε the target distribution is (1-ε)·onehot + ε/C, so the loss is
     (1-ε)·nll + ε·mean_c(-log p_c) (class weights applied as torch does)."""
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
-    log_probs = input.log_softmax(axis=1 if input.ndim > 1 else 0)
-    loss = nll_loss(log_probs, target, weight, ignore_index, reduction)
+    class_axis = 1 if input.ndim > 1 else 0
+    log_probs = input.log_softmax(axis=class_axis)
+    if getattr(target, "dtype", np.dtype(np.int64)).kind == "f":
+        if target.shape != input.shape:
+            raise ValueError(f"probability targets must have the input's shape {input.shape}, got {target.shape}")
+        classes = input.shape[class_axis]
+        per_class = -log_probs * (input._operand(target) * (1.0 - label_smoothing) + label_smoothing / classes)
+        if weight is not None:
+            per_class = per_class * weight.reshape(-1, *[1] * (input.ndim - 2))
+        return _reduce(per_class.sum(axis=class_axis), reduction)
+    loss = nll_loss(log_probs, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing == 0.0:
         return loss
     flat, flat_target = _class_targets(log_probs, target)
@@ -86,10 +110,10 @@ def cross_entropy(
     smooth = per_class.sum(axis=1) * keep * (1.0 / flat.shape[1])
     if reduction == "mean":
         if weight is None:
-            smooth = smooth.sum() * (1.0 / keep.data.sum())
+            smooth = _weighted_mean(smooth.sum(), keep.data.sum())
         else:
             safe_target = flat.xp.where(flat_target != ignore_index, flat_target, 0)
-            smooth = smooth.sum() * (1.0 / (weight.data[safe_target] * keep.data).sum())
+            smooth = _weighted_mean(smooth.sum(), (weight.data[safe_target] * keep.data).sum())
     elif reduction == "sum":
         smooth = smooth.sum()
     else:
@@ -97,14 +121,21 @@ def cross_entropy(
     return loss * (1.0 - label_smoothing) + smooth * label_smoothing
 
 
-def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+def mse_loss(input: Tensor, target, *, reduction: str = "mean") -> Tensor:
     _check_reduction(reduction)
+    if getattr(target, "shape", ()) != input.shape:
+        warnings.warn(
+            f"mse_loss: target shape {getattr(target, 'shape', ())} differs from input shape {input.shape}; "
+            "they broadcast, which is likely wrong (as torch warns)",
+            UserWarning,
+            stacklevel=2,
+        )
     diff = input - target
     return _reduce(diff * diff, reduction)
 
 
 def binary_cross_entropy_with_logits(
-    input: Tensor, target, weight: Tensor | None = None, reduction: str = "mean", pos_weight: Tensor | None = None
+    input: Tensor, target, weight: Tensor | None = None, *, reduction: str = "mean", pos_weight: Tensor | None = None
 ) -> Tensor:
     """-[p·t·log σ(x) + (1-t)·log(1-σ(x))], computed stably as
     (1-t)·x + (1 + (p-1)·t)·softplus(-x), with softplus(-x) = log(1+exp(-|x|)) + max(-x, 0)."""

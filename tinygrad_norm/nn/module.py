@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, parse_to_args
 
 
 class Parameter(Tensor):
@@ -272,10 +272,13 @@ class Module:
 
     # ---- dtype -----------------------------------------------------------------------------------
 
-    def to(self, dtype: Any) -> Module:
-        """Cast floating-point parameters, their gradients and floating-point buffers to `dtype`, in
-        place (the Parameter objects stay the same, so an optimizer holding them still works)."""
-        dtype = np.dtype(dtype)
+    def to(self, *args: Any, device: Any = None, dtype: Any = None) -> Module:
+        """torch's `to(dtype)`, `to(device)`, `to(device, dtype)`: cast floating-point parameters, their
+        gradients and floating-point buffers to `dtype`, in place (the Parameter objects stay the same, so an
+        optimizer holding them still works). The one device is "cpu"."""
+        dtype = parse_to_args(*args, device=device, dtype=dtype)
+        if dtype is None:
+            return self
         if dtype.kind not in "fc":
             raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
         for tensor in [*self.parameters(), *self.buffers()]:

@@ -15,16 +15,15 @@ from .module import Module
 
 def _pool_arguments(name: str, kernel_size, stride, padding, dilation) -> tuple[Pair, Pair, Pair, Pair]:
     """Kernel, stride (default: the kernel), padding and dilation as pairs; padding may be at most
-    half the dilated kernel (as torch, so every window holds an input element)."""
+    kernel_size // 2, whatever the dilation (torch's documented limit)."""
     kernel = check_pair("kernel_size", kernel_size, 1)
     stride = kernel if stride is None else check_pair("stride", stride, 1)
     padding, dilation = check_pair("padding", padding, 0), check_pair("dilation", dilation, 1)
-    for p, k, d in zip(padding, kernel, dilation):
-        if p > (d * (k - 1) + 1) // 2:
-            raise ValueError(
-                f"{name}: padding should be at most half of the effective kernel size, "
-                f"got padding={padding}, kernel_size={kernel} and dilation={dilation}"
-            )
+    if any(p > k // 2 for p, k in zip(padding, kernel)):
+        raise ValueError(
+            f"{name}: padding should be at most half of kernel_size, "
+            f"got padding={padding}, kernel_size={kernel}"
+        )
     return kernel, stride, padding, dilation
 
 

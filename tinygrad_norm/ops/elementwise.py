@@ -41,7 +41,8 @@ class Mul(Function):
 
 
 class Pow(Function):
-    """a ** b; d/da = b a^(b-1), d/db = a^b log a (defined where a > 0)."""
+    """a ** b; d/da = b a^(b-1), taken as 0 where b = 0; d/db = a^b log a, taken as 0 where a = 0 and b >= 0
+    (the limits torch uses) and nan where a < 0."""
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -50,11 +51,11 @@ class Pow(Function):
 
     def backward(self, grad):
         a, b, xp = self.a, self.b, self.xp
-        da = unbroadcast(grad * b * a ** (b - 1), a.shape) if self.needs_input_grad[0] else None
-        db = None
+        da = db = None
+        if self.needs_input_grad[0]:
+            da = unbroadcast(grad * xp.where(b == 0, 0, b * a ** (b - 1)), a.shape)
         if self.needs_input_grad[1]:
-            log_a = xp.log(xp.where(a > 0, a, 1))
-            db = unbroadcast(grad * self.out * log_a, b.shape)
+            db = unbroadcast(grad * xp.where((a == 0) & (b >= 0), 0, self.out * xp.log(a)), b.shape)
         return da, db
 
 
