@@ -1,9 +1,11 @@
 """Numba CPU kernels: the functions of ``reference.py``, same signatures and math, parallel over rows or channels.
 
 The derivations are in reference.py's docstring; the names here (mean, rstd, x_hat, dx_hat, term2, term3) are
-the same. Each public function validates its arguments, makes the inputs C-contiguous and calls
-``@njit(parallel=True)`` kernels. Every statistic accumulates in a float64 scalar (a float32 load converts on the
-fly); ``fastmath={"reassoc"}`` lets those reductions vectorize, while leaving nan and inf handling exact.
+the same. Each public function checks its arguments (``_checks.py``, shared with the other backends), makes the
+inputs C-contiguous and calls ``@njit(parallel=True)`` kernels. Every statistic accumulates in a float64 scalar (a
+float32 load converts on the fly); ``fastmath={"reassoc"}`` lets those reductions vectorize, while leaving nan and
+inf handling exact, and ``error_model="numpy"`` makes a division by zero inf or nan as in the reference (eps = 0
+with a constant row, an empty row) instead of raising ZeroDivisionError.
 
 Layouts. A row of a row norm is a (C/G, S) block of x. When S > 1 (GroupNorm, InstanceNorm) a channel is a run
 of S positions with one weight, and the loops vectorize along the run. When S == 1 (LayerNorm, RMSNorm, and
@@ -22,10 +24,10 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from . import _numba_cache  # noqa: F401  (sets the cache folder; must precede every @njit)
+from . import _checks, _numba_cache  # noqa: F401  (_numba_cache sets the cache folder; it must precede every @njit)
 from .reference import SPLITMIX_GAMMA, SPLITMIX_MUL1, SPLITMIX_MUL2
 
-_FLAGS = dict(cache=True, fastmath={"reassoc"})
+_FLAGS = dict(cache=True, error_model="numpy", fastmath={"reassoc"})
 MAX_CHUNKS = 32  # row chunks of a two-stage reduction: at most this many ...
 MIN_CHUNK_ROWS = 32  # ... of at least this many rows; set by the shape alone, so results do not vary with threads
 
@@ -59,13 +61,13 @@ def _sum_sq_dev(run, mean):
 
 @njit(**_FLAGS)
 def _grad_sums(dy, x, mean, rstd):
-    """(sum dy, sum dy * x_hat) over a run, x_hat = (x - mean) * rstd; rstd factored out of the loop."""
+    """(sum dy, sum dy * x_hat) over a run, x_hat = (x - mean) * rstd (0 and 0 for an empty run, whatever rstd)."""
     sum_dy = 0.0
-    sum_dy_xc = 0.0
+    sum_dy_xhat = 0.0
     for i in range(x.size):
         sum_dy += dy[i]
-        sum_dy_xc += dy[i] * (x[i] - mean)
-    return sum_dy, sum_dy_xc * rstd
+        sum_dy_xhat += dy[i] * ((x[i] - mean) * rstd)
+    return sum_dy, sum_dy_xhat
 
 
 @njit(**_FLAGS)
@@ -379,54 +381,30 @@ def _dropout_mask(threshold, seed, offset, mask):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# public API: validate, make inputs contiguous, dispatch
+# public API: check the arguments (_checks.py), make the inputs contiguous, dispatch
 
 _PLACEHOLDER = {np.dtype(np.float32): np.zeros(1, np.float32), np.dtype(np.float64): np.zeros(1, np.float64)}
 
 
-def _check_array(name, a, dtype, shape):
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array, got {type(a).__name__}")
-    if a.dtype != dtype:
-        raise TypeError(f"{name} must have dtype {np.dtype(dtype)}, got {a.dtype}")
-    if a.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
+def _optional(a, dtype):
+    """(array, present) for an optional weight/bias: C-contiguous, or a 1-element placeholder when absent."""
+    return (_PLACEHOLDER[np.dtype(dtype)], False) if a is None else (np.ascontiguousarray(a), True)
 
 
-def _input(name, a, layout):
-    """Checks the float32/float64 input of ``layout`` such as "(B, C, S)"; returns it C-contiguous."""
-    if not isinstance(a, np.ndarray) or a.dtype not in _PLACEHOLDER:
-        raise TypeError(f"{name} must be a float32 or float64 numpy array, got {getattr(a, 'dtype', type(a).__name__)}")
-    if a.ndim != layout.count(",") + 1:
-        raise ValueError(f"{name} must have shape {layout}, got {a.shape}")
-    return np.ascontiguousarray(a)
+def _row_view(a, groups):
+    """(B, C, S) -> (B*G, C/G, S): one row per (b, g); a view of a C-contiguous array."""
+    B, C, S = a.shape
+    return a.reshape(B * groups, C // groups, S)
 
 
-def _like(name, a, x):
-    """Checks a second input (dy) against x; returns it C-contiguous."""
-    _check_array(name, a, x.dtype, x.shape)
-    return np.ascontiguousarray(a)
+def _channel_view(a):
+    """(N, C, S) -> (N, C) when S == 1, the column layout; else unchanged."""
+    return a.reshape(a.shape[:2]) if a.shape[2] == 1 else a
 
 
-def _output(name, a, dtype, shape):
-    """Checks a caller-allocated output (an optional one may be None)."""
-    if a is not None:
-        _check_array(name, a, dtype, shape)
-        if not a.flags.c_contiguous:
-            raise ValueError(f"{name} is an output and must be C-contiguous")
-
-
-def _check_stats(shape, **stats):
-    """Checks given float64 statistics (mean, rstd) of ``shape``; returns them C-contiguous, flattened."""
-    for name, a in stats.items():
-        _check_array(name, a, np.float64, shape)
-    return [np.ascontiguousarray(a).reshape(-1) for a in stats.values()]
-
-
-def _grad_outputs(x, dx, dweight, dbias):
-    _output("dx", dx, x.dtype, x.shape)
-    _output("dweight", dweight, x.dtype, x.shape[1:2])
-    _output("dbias", dbias, x.dtype, x.shape[1:2])
+def _flat(a):
+    """Given statistics (mean, rstd) C-contiguous and flattened, one per row or channel."""
+    return np.ascontiguousarray(a).reshape(-1)
 
 
 def _copy_affine_grads(dweight64, dbias64, dweight, dbias):
@@ -437,112 +415,68 @@ def _copy_affine_grads(dweight64, dbias64, dweight, dbias):
         dbias[...] = dbias64
 
 
-def _optional_param(name, a, channels, dtype):
-    """(array, present) for an optional weight/bias; a 1-element placeholder when absent."""
-    if a is None:
-        return _PLACEHOLDER[np.dtype(dtype)], False
-    _check_array(name, a, dtype, (channels,))
-    return np.ascontiguousarray(a), True
-
-
-def _row_view(a, groups):
-    """(B, C, S) -> (B*G, C/G, S): one row per (b, g); a view of a C-contiguous array."""
-    B, C, S = a.shape
-    return a.reshape(B * groups, C // groups, S)
-
-
-def _check_groups(groups, channels):
-    if not isinstance(groups, (int, np.integer)) or groups < 1 or channels % groups:
-        raise ValueError(f"groups must be a positive integer dividing C={channels}, got {groups!r}")
-
-
-def row_norm_forward(x, weight, bias, groups, eps, center, y, mean, rstd):
+def row_norm_forward(x, weight, bias, groups: int, eps: float, center: bool, y, mean, rstd) -> None:
     """x (B, C, S) -> y (B, C, S); mean, rstd (B, groups) float64 saved for the backward."""
-    x = _input("x", x, "(B, C, S)")
-    B, C, S = x.shape
-    _check_groups(groups, C)
-    weight, has_weight = _optional_param("weight", weight, C, x.dtype)
-    bias, has_bias = _optional_param("bias", bias, C, x.dtype)
-    _output("y", y, x.dtype, x.shape)
-    _output("mean", mean, np.float64, (B, groups))
-    _output("rstd", rstd, np.float64, (B, groups))
+    _checks.row_norm_forward(x, weight, bias, groups, eps, center, y, mean, rstd)
+    x = np.ascontiguousarray(x)
+    weight, has_weight = _optional(weight, x.dtype)
+    bias, has_bias = _optional(bias, x.dtype)
     _row_norm_forward(_row_view(x, groups), weight, bias, has_weight, has_bias, groups, float(eps), bool(center),
                       _row_view(y, groups), mean.reshape(-1), rstd.reshape(-1))
 
 
-def row_norm_backward(dy, x, mean, rstd, weight, groups, center, dx, dweight, dbias):
+def row_norm_backward(dy, x, mean, rstd, weight, groups: int, center: bool, dx, dweight, dbias) -> None:
     """dy, x (B, C, S), saved mean, rstd (B, groups) -> dx (B, C, S); dweight, dbias (C,) or None."""
-    x = _input("x", x, "(B, C, S)")
-    dy = _like("dy", dy, x)
-    B, C, S = x.shape
-    _check_groups(groups, C)
-    mean, rstd = _check_stats((B, groups), mean=mean, rstd=rstd)
-    weight, has_weight = _optional_param("weight", weight, C, x.dtype)
-    _grad_outputs(x, dx, dweight, dbias)
+    _checks.row_norm_backward(dy, x, mean, rstd, weight, groups, center, dx, dweight, dbias)
+    x, dy = np.ascontiguousarray(x), np.ascontiguousarray(dy)
+    weight, has_weight = _optional(weight, x.dtype)
+    C = x.shape[1]
     dweight64, dbias64 = np.empty(C), np.empty(C)
-    _row_norm_backward(_row_view(dy, groups), _row_view(x, groups), mean, rstd, weight, has_weight, groups,
-                       bool(center), _row_view(dx, groups), dweight64, dbias64)
+    _row_norm_backward(_row_view(dy, groups), _row_view(x, groups), _flat(mean), _flat(rstd), weight, has_weight,
+                       groups, bool(center), _row_view(dx, groups), dweight64, dbias64)
     _copy_affine_grads(dweight64, dbias64, dweight, dbias)
 
 
-def _channel_view(a):
-    """(N, C, S) -> (N, C) when S == 1, the column layout; else unchanged."""
-    return a.reshape(a.shape[:2]) if a.shape[2] == 1 else a
-
-
-def channel_norm_forward(x, weight, bias, eps, y, mean, rstd, var_unbiased):
+def channel_norm_forward(x, weight, bias, eps: float, y, mean, rstd, var_unbiased) -> None:
     """x (N, C, S) -> y (N, C, S); batch statistics mean, rstd, var_unbiased (C,) float64."""
-    x = _input("x", x, "(N, C, S)")
-    C = x.shape[1]
-    for name, stat in (("mean", mean), ("rstd", rstd), ("var_unbiased", var_unbiased)):
-        _output(name, stat, np.float64, (C,))
+    _checks.channel_norm_forward(x, weight, bias, eps, y, mean, rstd, var_unbiased)
+    x = np.ascontiguousarray(x)
     stats = _column_stats if x.shape[2] == 1 else _channel_stats_runs
     stats(_channel_view(x), float(eps), mean, rstd, var_unbiased)
     channel_norm_apply(x, mean, rstd, weight, bias, y)
 
 
-def channel_norm_apply(x, mean, rstd, weight, bias, y):
+def channel_norm_apply(x, mean, rstd, weight, bias, y) -> None:
     """y = (x - mean[c]) * rstd[c] * weight[c] + bias[c] with given statistics mean, rstd (C,) float64."""
-    x = _input("x", x, "(N, C, S)")
-    C = x.shape[1]
-    mean, rstd = _check_stats((C,), mean=mean, rstd=rstd)
-    weight, has_weight = _optional_param("weight", weight, C, x.dtype)
-    bias, has_bias = _optional_param("bias", bias, C, x.dtype)
-    _output("y", y, x.dtype, x.shape)
+    _checks.channel_norm_apply(x, mean, rstd, weight, bias, y)
+    x = np.ascontiguousarray(x)
+    weight, has_weight = _optional(weight, x.dtype)
+    bias, has_bias = _optional(bias, x.dtype)
     apply = _column_apply if x.shape[2] == 1 else _channel_apply_runs
-    apply(_channel_view(x), mean, rstd, weight, bias, has_weight, has_bias, _channel_view(y))
+    apply(_channel_view(x), _flat(mean), _flat(rstd), weight, bias, has_weight, has_bias, _channel_view(y))
 
 
-def channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, dbias):
+def channel_norm_backward(dy, x, mean, rstd, weight, batch_stats: bool, dx, dweight, dbias) -> None:
     """dy, x (N, C, S) -> dx (N, C, S); dweight, dbias (C,) or None. Full VJP when batch_stats is True."""
-    x = _input("x", x, "(N, C, S)")
-    dy = _like("dy", dy, x)
+    _checks.channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, dbias)
+    x, dy = np.ascontiguousarray(x), np.ascontiguousarray(dy)
+    weight, has_weight = _optional(weight, x.dtype)
     C = x.shape[1]
-    mean, rstd = _check_stats((C,), mean=mean, rstd=rstd)
-    weight, has_weight = _optional_param("weight", weight, C, x.dtype)
-    _grad_outputs(x, dx, dweight, dbias)
     dweight64, dbias64 = np.empty(C), np.empty(C)
     backward = _column_backward if x.shape[2] == 1 else _channel_backward_runs
-    backward(_channel_view(dy), _channel_view(x), mean, rstd, weight, has_weight, bool(batch_stats),
+    backward(_channel_view(dy), _channel_view(x), _flat(mean), _flat(rstd), weight, has_weight, bool(batch_stats),
              _channel_view(dx), dweight64, dbias64)
     _copy_affine_grads(dweight64, dbias64, dweight, dbias)
 
 
-def _check_dropout(p, seed, offset):
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
-    for name, value in (("seed", seed), ("offset", offset)):
-        if not isinstance(value, (int, np.integer)) or not 0 <= value < 2**64:
-            raise ValueError(f"{name} must be an integer in [0, 2**64), got {value!r}")
-    threshold = np.uint64(math.ceil(float(p) * 2**53))  # see _is_kept
-    return threshold, np.uint64(seed), np.uint64(offset)
+def _threshold(p):
+    return np.uint64(math.ceil(p * 2**53))  # u >= p as an integer comparison: see _is_kept
 
 
-def _masked_scale(in_name, x, out_name, y, p, seed, offset):
-    """y = x * keep[r] / (1 - p), the dropout forward and backward alike."""
-    x = _input(in_name, x, "(R, S)")
-    threshold, seed, offset = _check_dropout(p, seed, offset)
-    _output(out_name, y, x.dtype, x.shape)
+def _masked_scale(x, p, seed, offset, y):
+    """y = x * keep[r] / (1 - p), the dropout forward and backward alike; x, y (R, S)."""
+    x = np.ascontiguousarray(x)
+    threshold, seed, offset = _threshold(p), np.uint64(seed), np.uint64(offset)
     scale = 1.0 / (1.0 - p) if p < 1.0 else 0.0
     if x.shape[1] == 1:
         _dropout_elements(x.reshape(-1), threshold, scale, seed, offset, y.reshape(-1))
@@ -550,18 +484,17 @@ def _masked_scale(in_name, x, out_name, y, p, seed, offset):
         _dropout_rows(x, threshold, scale, seed, offset, y)
 
 
-def dropout_forward(x, p, seed, offset, y):
+def dropout_forward(x, p: float, seed: int, offset: int, y) -> None:
     """x (R, S) -> y (R, S): each row kept with probability 1 - p and scaled by 1 / (1 - p), else 0."""
-    _masked_scale("x", x, "y", y, p, seed, offset)
+    _masked_scale(x, *_checks.dropout("x", x, p, seed, offset, "y", y), y)
 
 
-def dropout_backward(dy, p, seed, offset, dx):
+def dropout_backward(dy, p: float, seed: int, offset: int, dx) -> None:
     """dy (R, S) -> dx (R, S) through the forward's mask, regenerated from (seed, offset)."""
-    _masked_scale("dy", dy, "dx", dx, p, seed, offset)
+    _masked_scale(dy, *_checks.dropout("dy", dy, p, seed, offset, "dx", dx), dx)
 
 
-def dropout_mask(p, seed, offset, mask):
+def dropout_mask(p: float, seed: int, offset: int, mask) -> None:
     """mask (R,) uint8 out: 1 where row r is kept, 0 where dropped."""
-    threshold, seed, offset = _check_dropout(p, seed, offset)
-    _output("mask", mask, np.uint8, np.shape(mask)[:1])
-    _dropout_mask(threshold, seed, offset, mask)
+    p, seed, offset = _checks.dropout_mask(p, seed, offset, mask)
+    _dropout_mask(_threshold(p), np.uint64(seed), np.uint64(offset), mask)

@@ -23,17 +23,20 @@ Weight gradients take two stages, without atomics: pass 1 of the backward writes
 float64 scratch (B / box_batches, C) (row norm: (B, C); channel norm: (1, C)), then ``channel_sum_kernel`` sums
 its rows.
 
-The public functions take numpy arrays or anything exposing ``__cuda_array_interface__`` (CuPy, numba device
-arrays), strided or not. The simulator (``NUMBA_ENABLE_CUDASIM=1``) runs the kernels on numpy arrays directly.
+The public functions check their arguments as the other backends do (``_checks.py``) and take numpy arrays or
+anything exposing ``__cuda_array_interface__`` (CuPy, numba device arrays), strided or not. An empty box gives nan
+statistics (0 / 0) and zero weight gradients, as the reference does. The simulator (``NUMBA_ENABLE_CUDASIM=1``) runs
+the kernels on numpy arrays directly.
 """
 
+import functools
 import math
 from contextlib import contextmanager
 
 import numpy as np
 from numba import config, cuda
 
-from . import _numba_cache
+from . import _checks, _numba_cache
 from .reference import SPLITMIX_GAMMA, SPLITMIX_MUL1, SPLITMIX_MUL2
 
 if not cuda.is_available():
@@ -76,9 +79,11 @@ def tree_sum(value, lo, hi):
 
 
 @cuda.jit(device=True)
-def box_origin(box, box_batches, box_channels, channels):
-    """(b0, c0) of box number ``box``; boxes tile x (B, C, S) batch-major, channels fastest."""
-    boxes_per_batch = channels // box_channels
+def box_origin(box, box_batches, box_channels, boxes_per_batch):
+    """(b0, c0) of box number ``box``; boxes tile x (B, C, S) batch-major, channels fastest.
+
+    boxes_per_batch (row norm: G, channel norm: C) comes from the host: C // box_channels fails for C == 0.
+    """
     return box // boxes_per_batch * box_batches, box % boxes_per_batch * box_channels
 
 
@@ -127,6 +132,7 @@ def norm_forward_kernel(
     has_bias,  # bool
     box_batches,  # batch entries per box
     box_channels,  # channels per box
+    boxes_per_batch,  # boxes side by side along C
     eps,  # added to the variance
     center,  # subtract the mean (False: RMSNorm, mean = 0)
     y,  # (B, C, S) output
@@ -138,8 +144,8 @@ def norm_forward_kernel(
     box = cuda.blockIdx.x
     tid = cuda.threadIdx.x
     S = x.shape[2]
-    b0, c0 = box_origin(box, box_batches, box_channels, x.shape[1])
-    n = box_batches * box_channels * S
+    b0, c0 = box_origin(box, box_batches, box_channels, boxes_per_batch)
+    n = box_batches * box_channels * S  # 0 for an empty box: its statistics come out 0 / 0 = nan
 
     m = 0.0
     if center:  # the same branch for the whole block, so every thread reaches tree_sum's barriers
@@ -155,7 +161,7 @@ def norm_forward_kernel(
         d = float(x[b, c, s]) - m
         partial += d * d
     var = tree_sum(partial, 1, BLOCK_SIZE) / n
-    r = 1.0 / math.sqrt(var + eps)
+    r = 1.0 / math.sqrt(var + eps) if var + eps != 0.0 else math.inf  # as on a GPU; the simulator's 1 / 0 raises
 
     for i in range(tid, n, BLOCK_SIZE):
         b, c, s = box_element(i, b0, c0, box_channels, S)
@@ -176,6 +182,7 @@ def norm_backward_kernel(
     has_weight,  # bool
     box_batches,  # batch entries per box
     box_channels,  # channels per box
+    boxes_per_batch,  # boxes side by side along C; also the scratch row of box k is k // boxes_per_batch
     segment,  # threads per channel in pass 1: a power of two <= BLOCK_SIZE
     mean_from_x,  # the mean was computed from x: keep term 2
     rstd_from_x,  # rstd was computed from x: keep term 3
@@ -192,9 +199,9 @@ def norm_backward_kernel(
     """
     box = cuda.blockIdx.x
     tid = cuda.threadIdx.x
-    C, S = x.shape[1], x.shape[2]
-    b0, c0 = box_origin(box, box_batches, box_channels, C)
-    scratch_row = b0 // box_batches
+    S = x.shape[2]
+    b0, c0 = box_origin(box, box_batches, box_channels, boxes_per_batch)
+    scratch_row = box // boxes_per_batch
     n = box_batches * box_channels * S
     m = mean[box]
     r = rstd[box]
@@ -309,28 +316,20 @@ def _device_arrays():
         on_device.copy_to_host(host)
 
 
+@functools.cache
+def _placeholder(dtype):
+    """The 1-element device array that stands in for an absent weight or bias; allocated once per dtype."""
+    return cuda.device_array(1, dtype)
+
+
 def _optional(device, array, dtype):
-    """(device array, present) for an optional weight or bias: a 1-element placeholder stands in for None."""
-    if array is None:
-        return cuda.device_array(1, dtype), False
-    return device(array), True
+    """(device array, present) for an optional weight or bias."""
+    return (_placeholder(np.dtype(dtype)), False) if array is None else (device(array), True)
 
 
 def _flat(array):
     """The (size,) view of a C-contiguous array: statistics are indexed by box number."""
     return array.reshape(array.size)
-
-
-def _check_shapes(shape, **arrays):
-    """Raises ValueError unless each array given (not None) has ``shape``: kernels index without bounds checks."""
-    for name, array in arrays.items():
-        if array is not None and tuple(array.shape) != tuple(shape):
-            raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(array.shape)}")
-
-
-def _check_groups(groups, channels):
-    if groups < 1 or channels % groups:
-        raise ValueError(f"groups must be a positive integer dividing C={channels}, got {groups!r}")
 
 
 def _launch(kernel, blocks, *args):
@@ -343,33 +342,29 @@ def _grid(count):
     return max(1, min(MAX_GRID, -(-count // BLOCK_SIZE)))
 
 
-def _norm_forward(x, weight, bias, box_batches, box_channels, eps, center, y, mean, rstd, var_unbiased):
+def _norm_forward(x, weight, bias, box_batches, box_channels, boxes_per_batch, eps, center, y, mean, rstd,
+                  var_unbiased):
     """Launches norm_forward_kernel, one block per box; mean, rstd, var_unbiased hold one value per box."""
-    B, C, _ = x.shape
-    _check_shapes(x.shape, y=y)
-    _check_shapes((C,), weight=weight, bias=bias)
     with _device_arrays() as device:
         weight_d, has_weight = _optional(device, weight, x.dtype)
         bias_d, has_bias = _optional(device, bias, x.dtype)
         stats = [_flat(device(a, output=True)) for a in (mean, rstd, var_unbiased)]
-        boxes = B // box_batches * (C // box_channels)
-        _launch(norm_forward_kernel, boxes, device(x), weight_d, bias_d, has_weight, has_bias,
-                box_batches, box_channels, eps, center, device(y, output=True), *stats)
+        _launch(norm_forward_kernel, stats[0].size, device(x), weight_d, bias_d, has_weight, has_bias,
+                box_batches, box_channels, boxes_per_batch, float(eps), bool(center), device(y, output=True), *stats)
 
 
-def _norm_backward(dy, x, mean, rstd, weight, box_batches, box_channels, mean_from_x, rstd_from_x,
+def _norm_backward(dy, x, mean, rstd, weight, box_batches, box_channels, boxes_per_batch, mean_from_x, rstd_from_x,
                    dx, dweight, dbias):
     """Launches norm_backward_kernel (one block per box), then channel_sum_kernel for each weight gradient."""
-    B, C, S = x.shape
-    _check_shapes(x.shape, dy=dy, dx=dx)
-    _check_shapes((C,), weight=weight, dweight=dweight, dbias=dbias)
+    C, S = x.shape[1], x.shape[2]
+    mean, rstd = _flat(mean), _flat(rstd)
     with _device_arrays() as device:
         weight_d, has_weight = _optional(device, weight, x.dtype)
-        partials = [cuda.device_array((B // box_batches, C), np.float64) for _ in range(2)]
+        rows = mean.size // max(boxes_per_batch, 1)  # scratch rows: B (row norm), 1 (channel norm), 0 when C == 0
+        partials = [cuda.device_array((rows, C), np.float64) for _ in range(2)]
         segment = min(BLOCK_SIZE, 1 << (box_batches * S - 1).bit_length())  # power of two >= a channel's elements
-        boxes = B // box_batches * (C // box_channels)
-        _launch(norm_backward_kernel, boxes, device(dy), device(x), _flat(device(mean)), _flat(device(rstd)),
-                weight_d, has_weight, box_batches, box_channels, segment, mean_from_x, rstd_from_x,
+        _launch(norm_backward_kernel, mean.size, device(dy), device(x), device(mean), device(rstd), weight_d,
+                has_weight, box_batches, box_channels, boxes_per_batch, segment, bool(mean_from_x), bool(rstd_from_x),
                 device(dx, output=True), *partials)
         for partial, out in zip(partials, (dweight, dbias), strict=True):
             if out is not None:
@@ -378,7 +373,6 @@ def _norm_backward(dy, x, mean, rstd, weight, box_batches, box_channels, mean_fr
 
 def _dropout(x, p, seed, offset, y):
     """y = x * keep[r] / (1 - p) for x, y (R, S); the product is formed in float64 and rounded once."""
-    _check_shapes(x.shape, y=y)
     scale = 1.0 / (1.0 - p) if p < 1.0 else 0.0
     with _device_arrays() as device:
         _launch(dropout_kernel, _grid(x.size), device(x), p, scale, np.uint64(seed), np.uint64(offset),
@@ -386,37 +380,34 @@ def _dropout(x, p, seed, offset, y):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# public API (kernel_contract.md)
+# public API (kernel_contract.md); the arguments are checked by _checks.py, as on the other backends
 
 
 def row_norm_forward(x, weight, bias, groups: int, eps: float, center: bool, y, mean, rstd) -> None:
     """x (B, C, S) -> y (B, C, S); mean, rstd (B, groups) float64. One block per row (b, g)."""
+    _checks.row_norm_forward(x, weight, bias, groups, eps, center, y, mean, rstd)
     B, C, _ = x.shape
-    _check_groups(groups, C)
-    _check_shapes((B, groups), mean=mean, rstd=rstd)
     var_scratch = cuda.device_array(B * groups, np.float64)  # the kernel's var_unbiased, unused by row norms
-    _norm_forward(x, weight, bias, 1, C // groups, eps, center, y, mean, rstd, var_scratch)
+    _norm_forward(x, weight, bias, 1, C // groups, groups, eps, center, y, mean, rstd, var_scratch)
 
 
 def row_norm_backward(dy, x, mean, rstd, weight, groups: int, center: bool, dx, dweight, dbias) -> None:
     """dy, x (B, C, S), saved mean, rstd (B, groups) -> dx (B, C, S); dweight, dbias (C,) or None."""
-    B, C, _ = x.shape
-    _check_groups(groups, C)
-    _check_shapes((B, groups), mean=mean, rstd=rstd)
-    _norm_backward(dy, x, mean, rstd, weight, 1, C // groups, center, True, dx, dweight, dbias)
+    _checks.row_norm_backward(dy, x, mean, rstd, weight, groups, center, dx, dweight, dbias)
+    C = x.shape[1]
+    _norm_backward(dy, x, mean, rstd, weight, 1, C // groups, groups, center, True, dx, dweight, dbias)
 
 
 def channel_norm_forward(x, weight, bias, eps: float, y, mean, rstd, var_unbiased) -> None:
     """x (N, C, S) -> y (N, C, S); batch mean, rstd, var_unbiased (C,) float64. One block per channel."""
+    _checks.channel_norm_forward(x, weight, bias, eps, y, mean, rstd, var_unbiased)
     N, C, _ = x.shape
-    _check_shapes((C,), mean=mean, rstd=rstd, var_unbiased=var_unbiased)
-    _norm_forward(x, weight, bias, N, 1, eps, True, y, mean, rstd, var_unbiased)
+    _norm_forward(x, weight, bias, N, 1, C, eps, True, y, mean, rstd, var_unbiased)
 
 
 def channel_norm_apply(x, mean, rstd, weight, bias, y) -> None:
     """y = (x - mean[c]) * rstd[c] * weight[c] + bias[c] with given mean, rstd (C,) float64."""
-    _check_shapes(x.shape, y=y)
-    _check_shapes((x.shape[1],), mean=mean, rstd=rstd, weight=weight, bias=bias)
+    _checks.channel_norm_apply(x, mean, rstd, weight, bias, y)
     with _device_arrays() as device:
         weight_d, has_weight = _optional(device, weight, x.dtype)
         bias_d, has_bias = _optional(device, bias, x.dtype)
@@ -426,23 +417,24 @@ def channel_norm_apply(x, mean, rstd, weight, bias, y) -> None:
 
 def channel_norm_backward(dy, x, mean, rstd, weight, batch_stats: bool, dx, dweight, dbias) -> None:
     """dy, x (N, C, S) -> dx (N, C, S); dweight, dbias (C,) or None. Full VJP when batch_stats, else dy*weight*rstd."""
+    _checks.channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, dbias)
     N, C, _ = x.shape
-    _check_shapes((C,), mean=mean, rstd=rstd)
-    _norm_backward(dy, x, mean, rstd, weight, N, 1, batch_stats, batch_stats, dx, dweight, dbias)
+    _norm_backward(dy, x, mean, rstd, weight, N, 1, C, batch_stats, batch_stats, dx, dweight, dbias)
 
 
 def dropout_forward(x, p: float, seed: int, offset: int, y) -> None:
     """x (R, S) -> y (R, S): row r kept (scaled by 1 / (1 - p)) or zeroed by the counter hash of offset + r."""
-    _dropout(x, p, seed, offset, y)
+    _dropout(x, *_checks.dropout("x", x, p, seed, offset, "y", y), y)
 
 
 def dropout_backward(dy, p: float, seed: int, offset: int, dx) -> None:
     """dy (R, S) -> dx (R, S) through the forward's mask, regenerated from (seed, offset)."""
-    _dropout(dy, p, seed, offset, dx)
+    _dropout(dy, *_checks.dropout("dy", dy, p, seed, offset, "dx", dx), dx)
 
 
 def dropout_mask(p: float, seed: int, offset: int, mask) -> None:
     """mask (R,) uint8 out: 1 where row r is kept, 0 where dropped."""
+    p, seed, offset = _checks.dropout_mask(p, seed, offset, mask)
     with _device_arrays() as device:
         _launch(dropout_mask_kernel, _grid(mask.size), p, np.uint64(seed), np.uint64(offset),
                 device(mask, output=True))

@@ -1,7 +1,7 @@
 """Reference kernels in plain numpy: the specification the ``cpu`` and ``cuda`` backends are tested against.
 
-Written for clarity, not speed. Every statistic and reduction is computed in float64; outputs are rounded
-once, on assignment, to the dtype of the caller's array.
+Written for clarity, not speed; the arguments are checked as on every backend (``_checks.py``). Every statistic
+and reduction is computed in float64; outputs are rounded once, on assignment, to the dtype of the caller's array.
 
 Normalization (one derivation serves every norm)
 ------------------------------------------------
@@ -44,6 +44,8 @@ The product x * (1 / keep_prob) is formed in float64 and rounded once, so every 
 """
 
 import numpy as np
+
+from . import _checks
 
 # ---------------------------------------------------------------------------------------------------------------
 # shared pieces
@@ -101,6 +103,7 @@ def _rows(x, groups):
 
 def row_norm_forward(x, weight, bias, groups, eps, center, y, mean, rstd):
     """x (B, C, S) -> y (B, C, S); saves mean, rstd (B, groups) float64 for the backward."""
+    _checks.row_norm_forward(x, weight, bias, groups, eps, center, y, mean, rstd)
     B, C, S = x.shape
     row_mean, _, row_rstd, x_hat = _normalize(_rows(x, groups), (2, 3), eps, center)  # stats (B, G, 1, 1)
     y[...] = _affine(x_hat.reshape(B, C, S), weight, bias, channel_axis=1)
@@ -110,6 +113,7 @@ def row_norm_forward(x, weight, bias, groups, eps, center, y, mean, rstd):
 
 def row_norm_backward(dy, x, mean, rstd, weight, groups, center, dx, dweight, dbias):
     """dy, x (B, C, S), saved mean, rstd (B, groups) -> dx (B, C, S), dweight, dbias (C,) (each may be None)."""
+    _checks.row_norm_backward(dy, x, mean, rstd, weight, groups, center, dx, dweight, dbias)
     B, C, S = x.shape
     row_rstd = rstd.reshape(B, groups, 1, 1)
     x_hat = ((_rows(x, groups) - mean.reshape(B, groups, 1, 1)) * row_rstd).reshape(B, C, S)
@@ -125,6 +129,7 @@ def row_norm_backward(dy, x, mean, rstd, weight, groups, center, dx, dweight, db
 
 def channel_norm_forward(x, weight, bias, eps, y, mean, rstd, var_unbiased):
     """x (N, C, S) -> y (N, C, S); batch statistics mean, rstd, var_unbiased (C,) float64."""
+    _checks.channel_norm_forward(x, weight, bias, eps, y, mean, rstd, var_unbiased)
     N, C, S = x.shape
     count = N * S
     ch_mean, ch_var, ch_rstd, x_hat = _normalize(x.astype(np.float64), (0, 2), eps, center=True)  # stats (1, C, 1)
@@ -136,12 +141,14 @@ def channel_norm_forward(x, weight, bias, eps, y, mean, rstd, var_unbiased):
 
 def channel_norm_apply(x, mean, rstd, weight, bias, y):
     """y = (x - mean[c]) * rstd[c] * weight[c] + bias[c] with given statistics mean, rstd (C,)."""
+    _checks.channel_norm_apply(x, mean, rstd, weight, bias, y)
     x_hat = (x.astype(np.float64) - mean.reshape(1, -1, 1)) * rstd.reshape(1, -1, 1)
     y[...] = _affine(x_hat, weight, bias, channel_axis=1)
 
 
 def channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, dbias):
     """dy, x (N, C, S) -> dx (N, C, S), dweight, dbias (C,); full VJP when the statistics came from this batch."""
+    _checks.channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, dbias)
     ch_rstd = rstd.reshape(1, -1, 1)
     x_hat = (x.astype(np.float64) - mean.reshape(1, -1, 1)) * ch_rstd
     dx_hat = _affine_vjp(dy.astype(np.float64), x_hat, weight, 1, dweight, dbias)
@@ -182,14 +189,15 @@ def _apply_mask(x, p, seed, offset, y):
 
 def dropout_forward(x, p, seed, offset, y):
     """x (R, S) -> y (R, S): rows dropped with probability p, kept rows scaled by 1 / (1 - p)."""
-    _apply_mask(x, p, seed, offset, y)
+    _apply_mask(x, *_checks.dropout("x", x, p, seed, offset, "y", y), y)
 
 
 def dropout_backward(dy, p, seed, offset, dx):
     """dy (R, S) -> dx (R, S): the forward's mask, regenerated from (seed, offset)."""
-    _apply_mask(dy, p, seed, offset, dx)
+    _apply_mask(dy, *_checks.dropout("dy", dy, p, seed, offset, "dx", dx), dx)
 
 
 def dropout_mask(p, seed, offset, mask):
     """mask (R,) uint8 out: 1 where row r is kept, 0 where dropped."""
+    p, seed, offset = _checks.dropout_mask(p, seed, offset, mask)
     mask[...] = _keep(p, seed, offset, mask.shape[0])

@@ -107,7 +107,8 @@ def dropout_cases(small=False):
 def _array(rng, shape, dtype, layout, values, channel_norm):
     """A (B, C, S) array of dtype with the requested memory layout and values."""
     B, C, S = shape
-    memory_shape = {"contiguous": (B, C, S), "transposed": (B, S, C), "strided": (B, C, 2 * S)}[layout]
+    memory_shape = {"contiguous": (B, C, S), "transposed": (B, S, C), "strided": (B, C, 2 * S), "fortran": (S, C, B),
+                    "reversed": (B, C, S)}[layout]
     base = rng.standard_normal(memory_shape)
     x = _in_layout(base, layout)
     if values == "mean_1e4_std_1e-2":
@@ -120,8 +121,10 @@ def _array(rng, shape, dtype, layout, values, channel_norm):
 
 
 def _in_layout(base, layout):
-    """The (B, C, S) view of the memory block ``base``."""
-    return {"contiguous": base, "transposed": base.transpose(0, 2, 1), "strided": base[:, :, ::2]}[layout]
+    """The (B, C, S) view of the memory block ``base``; fortran and reversed (negative strides) are for edge tests."""
+    views = {"contiguous": base, "transposed": base.transpose(0, 2, 1), "strided": base[:, :, ::2],
+             "fortran": base.transpose(2, 1, 0), "reversed": base[::-1, ::-1, ::-1]}
+    return views[layout]
 
 
 def norm_inputs(case, seed=0, channel_norm=False):
