@@ -3,7 +3,7 @@ argument and what was expected (TypeError for a wrong kind or dtype, ValueError 
 
 Every public kernel function starts with the check of the same name and arguments, so ``reference``, ``cpu`` and
 ``cuda`` refuse the same calls with the same words. The checks read ``shape``, ``dtype`` and ``strides`` only, so
-numpy arrays, numba device arrays and CuPy arrays pass alike. Empty arrays are valid (see kernel_contract.md).
+numpy arrays, numba device arrays and CuPy arrays pass alike. Empty arrays are valid.
 """
 
 import numpy as np
@@ -76,7 +76,7 @@ def _grad_outputs(x, dx, dweight, dbias):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# the public functions of kernel_contract.md, argument for argument
+# the public kernel functions, argument for argument
 
 
 def row_norm_forward(x, weight, bias, groups, eps, center, y, mean, rstd):

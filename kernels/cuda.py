@@ -1,4 +1,4 @@
-"""numba.cuda kernels for the norm and dropout contract; ``reference.py`` holds the math and the VJP derivation.
+"""numba.cuda kernels for the norms and dropout; ``reference.py`` holds the math and the VJP derivation.
 
 Every reduction accumulates in float64 in a shared-memory tree (``tree_sum``), whatever the input dtype; the
 variance takes two passes over global memory (mean first, then squared deviations). Loads are widened with
@@ -380,7 +380,7 @@ def _dropout(x, p, seed, offset, y):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# public API (kernel_contract.md); the arguments are checked by _checks.py, as on the other backends
+# public API: the signatures of reference.py; the arguments are checked by _checks.py, as on the other backends
 
 
 def row_norm_forward(x, weight, bias, groups: int, eps: float, center: bool, y, mean, rstd) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..tensor import Tensor
 from ._arguments import check_choice
-from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
+from .losses import REDUCTIONS, binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from .module import Module
 
 
@@ -22,7 +22,7 @@ def _optional_tensor(value: Any) -> Tensor | None:
 class _Loss(Module):
     def __init__(self, reduction: str = "mean"):
         super().__init__()
-        self.reduction = check_choice("reduction", reduction, ("mean", "sum", "none"))
+        self.reduction = check_choice("reduction", reduction, REDUCTIONS)
 
 
 class _WeightedLoss(_Loss):

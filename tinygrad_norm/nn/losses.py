@@ -13,8 +13,9 @@ import warnings
 import numpy as np
 
 from ..tensor import Tensor
+from ._arguments import check_choice
 
-_REDUCTIONS = ("mean", "sum", "none")
+REDUCTIONS = ("mean", "sum", "none")
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -28,11 +29,6 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 def _weighted_mean(total: Tensor, weight_sum) -> Tensor:
     """total / weight_sum; nan when nothing was counted (every target ignored), with zero gradients (as torch)."""
     return total * (1.0 / weight_sum) if weight_sum else total + math.nan
-
-
-def _check_reduction(reduction: str) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
 def _class_targets(input: Tensor, target) -> tuple[Tensor, np.ndarray]:
@@ -53,7 +49,7 @@ def nll_loss(
     input: Tensor, target, weight: Tensor | None = None, *, ignore_index: int = -100, reduction: str = "mean"
 ) -> Tensor:
     """-input[n, target[n]] · weight[target[n]]; "mean" divides by the summed weights of the counted rows."""
-    _check_reduction(reduction)
+    check_choice("reduction", reduction, REDUCTIONS)
     log_probs, target = _class_targets(input, target)
     xp = log_probs.xp
     keep = target != ignore_index
@@ -67,10 +63,10 @@ def nll_loss(
     loss = -picked * Tensor._from_array(row_weight, False)
     if reduction == "mean":
         return _weighted_mean(loss.sum(), row_weight.sum())
-    return loss.reshape(*_target_shape(input, target)) if reduction == "none" else loss.sum()
+    return loss.reshape(*_target_shape(input)) if reduction == "none" else loss.sum()
 
 
-def _target_shape(input: Tensor, target) -> tuple[int, ...]:
+def _target_shape(input: Tensor) -> tuple[int, ...]:
     return (input.shape[0], *input.shape[2:]) if input.ndim > 1 else ()
 
 
@@ -88,7 +84,7 @@ def cross_entropy(
 
     With label smoothing ε the target distribution is (1-ε)·onehot + ε/C, so the loss is
     (1-ε)·nll + ε·mean_c(-log p_c) (class weights applied as torch does)."""
-    _check_reduction(reduction)
+    check_choice("reduction", reduction, REDUCTIONS)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
     class_axis = 1 if input.ndim > 1 else 0
@@ -117,12 +113,12 @@ def cross_entropy(
     elif reduction == "sum":
         smooth = smooth.sum()
     else:
-        smooth = smooth.reshape(*_target_shape(input, target))
+        smooth = smooth.reshape(*_target_shape(input))
     return loss * (1.0 - label_smoothing) + smooth * label_smoothing
 
 
 def mse_loss(input: Tensor, target, *, reduction: str = "mean") -> Tensor:
-    _check_reduction(reduction)
+    check_choice("reduction", reduction, REDUCTIONS)
     if getattr(target, "shape", ()) != input.shape:
         warnings.warn(
             f"mse_loss: target shape {getattr(target, 'shape', ())} differs from input shape {input.shape}; "
@@ -139,7 +135,7 @@ def binary_cross_entropy_with_logits(
 ) -> Tensor:
     """-[p·t·log σ(x) + (1-t)·log(1-σ(x))], computed stably as
     (1-t)·x + (1 + (p-1)·t)·softplus(-x), with softplus(-x) = log(1+exp(-|x|)) + max(-x, 0)."""
-    _check_reduction(reduction)
+    check_choice("reduction", reduction, REDUCTIONS)
     target = target if isinstance(target, Tensor) else input._operand(target)
     softplus_neg = (1 + (-input.abs()).exp()).log() + (-input).relu()
     log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
