@@ -6,7 +6,7 @@ as running statistics). Names, traversal order (registration order, depth first)
 keys and `repr` follow torch.nn.Module, so a torch checkpoint loads by name.
 
 Differences from torch: `state_dict()` values are numpy arrays, copied (a snapshot, where torch
-returns views that follow later training); there are no hooks and no devices, `to()` takes a dtype.
+returns views that follow later training); there are no hooks, and `to()` casts to a dtype (the one device is "cpu").
 """
 
 from __future__ import annotations

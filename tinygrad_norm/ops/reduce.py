@@ -70,9 +70,8 @@ class LogSumExp(Function):
         shift = x.max(axis=self.axes, keepdims=True)
         shift = xp.where(xp.isfinite(shift), shift, 0)
         self.exp = xp.exp(x - shift)
-        total = self.exp.sum(axis=self.axes, keepdims=True)
-        self.total = total
-        y = xp.log(total) + shift
+        self.total = self.exp.sum(axis=self.axes, keepdims=True)
+        y = xp.log(self.total) + shift
         return y if keepdims else self.xp.squeeze(y, axis=self.axes)
 
     def backward(self, grad):
