@@ -13,15 +13,20 @@ A *box* is the set of elements one block normalizes, ``x[b0:b0+box_batches, c0:c
 Kernels and launch layout (BLOCK_SIZE threads per block):
 
     norm_forward_kernel        one block per box: pass 1 mean, pass 2 var, pass 3 y = x_hat * weight + bias
-    norm_backward_kernel       one block per box: pass 1 per-channel sums of dy * x_hat and dy, pass 2 dx
-    channel_sum_kernel         SUM_CHANNELS channels per block: dweight / dbias from the per-box partial sums
+    norm_backward_kernel       R * G blocks, grid-stride over the boxes (below): per box, pass 1 per-channel sums
+                               of dy * x_hat and dy, pass 2 dx
+    channel_sum_kernel         SUM_CHANNELS channels per block: dweight / dbias from the backward's scratch rows
     channel_norm_apply_kernel  grid-stride over the elements of x
     dropout_kernel             grid-stride over the elements of x (forward and backward alike)
     dropout_mask_kernel        grid-stride over the rows
 
-Weight gradients take two stages, without atomics: pass 1 of the backward writes each box's per-channel sums into a
-float64 scratch (B / box_batches, C) (row norm: (B, C); channel norm: (1, C)), then ``channel_sum_kernel`` sums
-its rows.
+Weight gradients take two stages, without atomics, as in llm.c's layernorm_backward and Triton's layer-norm tutorial.
+The backward runs R * G blocks, G being the boxes side by side along C (row norm: G; channel norm: C) and
+R = min(B / box_batches, max(1, BACKWARD_BLOCKS // G)). Block k takes boxes k, k + R*G, k + 2*R*G, ..., which all
+cover the channels of group k % G, and adds their per-channel sums into row k // G of a float64 scratch (R, C):
+no other block writes those entries. ``channel_sum_kernel`` then sums the R rows. The row norm's two scratch arrays
+take 2 * R * C * 8 bytes whatever B (LayerNorm: R = min(B, BACKWARD_BLOCKS)); the channel norm's R is 1, one block
+per channel.
 
 The public functions check their arguments as the other backends do (``_checks.py``) and take numpy arrays or
 anything exposing ``__cuda_array_interface__`` (CuPy, numba device arrays), strided or not. An empty box gives nan
@@ -50,6 +55,11 @@ BLOCK_SIZE = 16 if SIMULATOR else 256
 SUM_ROW_LANES = 8  # threads per channel in channel_sum_kernel
 SUM_CHANNELS = BLOCK_SIZE // SUM_ROW_LANES  # channels per block in channel_sum_kernel: 32 (a warp) on a GPU
 MAX_GRID = 4096  # most blocks of a grid-stride kernel
+# Most blocks of norm_backward_kernel's grid when G <= this (the grid is R * G, see above). On a GPU, 512 blocks of
+# 256 threads are about 4 per SM of a 132-SM H100 (half its resident threads), enough to keep memory busy in a kernel
+# that streams x and dy, while the LayerNorm scratch stays 2 * 512 * C float64 (32 MiB at C = 4096) whatever B.
+# The simulator's 4 makes modest test batches loop over several boxes per block.
+BACKWARD_BLOCKS = 4 if SIMULATOR else 512
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -182,63 +192,66 @@ def norm_backward_kernel(
     has_weight,  # bool
     box_batches,  # batch entries per box
     box_channels,  # channels per box
-    boxes_per_batch,  # boxes side by side along C; also the scratch row of box k is k // boxes_per_batch
+    boxes_per_batch,  # boxes side by side along C, G; the grid is a multiple of it
     segment,  # threads per channel in pass 1: a power of two <= BLOCK_SIZE
     mean_from_x,  # the mean was computed from x: keep term 2
     rstd_from_x,  # rstd was computed from x: keep term 3
     dx,  # (B, C, S) output
-    dweight_partial,  # (B / box_batches, C) float64 scratch: sum dy * x_hat per box and channel
-    dbias_partial,  # (B / box_batches, C) float64 scratch: sum dy per box and channel
+    dweight_partial,  # (R, C) float64 scratch, R = grid / G: row k // G sums dy * x_hat over block k's boxes
+    dbias_partial,  # (R, C) float64 scratch: likewise sum dy
 ):
-    """One block per box of n elements; x_hat = (x - mean) * rstd and dx_hat = dy * weight[c].
+    """Grid-stride over boxes of n elements; x_hat = (x - mean) * rstd and dx_hat = dy * weight[c].
 
     Pass 1: segments of ``segment`` threads take the box's channels in turn; each sums over its channel's elements
-        P_c = sum dy * x_hat and Q_c = sum dy, writes them to the scratch row of the box, and the box sums follow
-        without another read of x: sum dx_hat = sum_c weight[c] * Q_c, sum dx_hat * x_hat = sum_c weight[c] * P_c.
+        P_c = sum dy * x_hat and Q_c = sum dy, adds them to the block's scratch row (the block's first box starts
+        it), and the box sums follow without another read of x: sum dx_hat = sum_c weight[c] * Q_c,
+        sum dx_hat * x_hat = sum_c weight[c] * P_c.
     Pass 2: dx = rstd * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)), terms 2 and 3 as the flags say.
     """
-    box = cuda.blockIdx.x
+    block = cuda.blockIdx.x
     tid = cuda.threadIdx.x
     S = x.shape[2]
-    b0, c0 = box_origin(box, box_batches, box_channels, boxes_per_batch)
-    scratch_row = box // boxes_per_batch
+    scratch_row = block // boxes_per_batch  # the grid is a multiple of G: every box of this block has group block % G
     n = box_batches * box_channels * S
-    m = mean[box]
-    r = rstd[box]
-
     lane = tid % segment
-    sum_dx_hat = 0.0  # this thread's share of the box sums, from the channels it leads
-    sum_dx_hat_x_hat = 0.0
-    for first in range(0, box_channels, BLOCK_SIZE // segment):
-        c = c0 + first + tid // segment
-        in_box = c < c0 + box_channels
-        p = 0.0
-        q = 0.0
-        if in_box:
-            for j in range(lane, box_batches * S, segment):  # (b, s) pairs of channel c in the box
-                b = b0 + j // S
-                s = j % S
-                g = float(dy[b, c, s])
-                p += g * ((float(x[b, c, s]) - m) * r)
-                q += g
-        p = tree_sum(p, 1, segment)
-        q = tree_sum(q, 1, segment)
-        if in_box and lane == 0:
-            dweight_partial[scratch_row, c] = p
-            dbias_partial[scratch_row, c] = q
-            w = channel_value(weight, c, has_weight, 1.0)
-            sum_dx_hat += w * q
-            sum_dx_hat_x_hat += w * p
-    mean_dx_hat = tree_sum(sum_dx_hat, 1, BLOCK_SIZE) / n
-    mean_dx_hat_x_hat = tree_sum(sum_dx_hat_x_hat, 1, BLOCK_SIZE) / n
-    term2 = mean_dx_hat if mean_from_x else 0.0
-    term3 = mean_dx_hat_x_hat if rstd_from_x else 0.0
+    for box in range(block, mean.shape[0], cuda.gridDim.x):  # the same trip count for the whole block
+        b0, c0 = box_origin(box, box_batches, box_channels, boxes_per_batch)
+        m = mean[box]
+        r = rstd[box]
 
-    for i in range(tid, n, BLOCK_SIZE):
-        b, c, s = box_element(i, b0, c0, box_channels, S)
-        x_hat = (float(x[b, c, s]) - m) * r
-        dx_hat = float(dy[b, c, s]) * channel_value(weight, c, has_weight, 1.0)
-        dx[b, c, s] = r * (dx_hat - term2 - x_hat * term3)
+        sum_dx_hat = 0.0  # this thread's share of the box sums, from the channels it leads
+        sum_dx_hat_x_hat = 0.0
+        for first in range(0, box_channels, BLOCK_SIZE // segment):
+            c = c0 + first + tid // segment
+            in_box = c < c0 + box_channels
+            p = 0.0
+            q = 0.0
+            if in_box:
+                for j in range(lane, box_batches * S, segment):  # (b, s) pairs of channel c in the box
+                    b = b0 + j // S
+                    s = j % S
+                    g = float(dy[b, c, s])
+                    p += g * ((float(x[b, c, s]) - m) * r)
+                    q += g
+            p = tree_sum(p, 1, segment)
+            q = tree_sum(q, 1, segment)
+            if in_box and lane == 0:  # the same thread leads channel c in every box of this block
+                later = box > block
+                dweight_partial[scratch_row, c] = p + (dweight_partial[scratch_row, c] if later else 0.0)
+                dbias_partial[scratch_row, c] = q + (dbias_partial[scratch_row, c] if later else 0.0)
+                w = channel_value(weight, c, has_weight, 1.0)
+                sum_dx_hat += w * q
+                sum_dx_hat_x_hat += w * p
+        mean_dx_hat = tree_sum(sum_dx_hat, 1, BLOCK_SIZE) / n
+        mean_dx_hat_x_hat = tree_sum(sum_dx_hat_x_hat, 1, BLOCK_SIZE) / n
+        term2 = mean_dx_hat if mean_from_x else 0.0
+        term3 = mean_dx_hat_x_hat if rstd_from_x else 0.0
+
+        for i in range(tid, n, BLOCK_SIZE):
+            b, c, s = box_element(i, b0, c0, box_channels, S)
+            x_hat = (float(x[b, c, s]) - m) * r
+            dx_hat = float(dy[b, c, s]) * channel_value(weight, c, has_weight, 1.0)
+            dx[b, c, s] = r * (dx_hat - term2 - x_hat * term3)
 
 
 @cuda.jit(cache=True)
@@ -355,17 +368,19 @@ def _norm_forward(x, weight, bias, box_batches, box_channels, boxes_per_batch, e
 
 def _norm_backward(dy, x, mean, rstd, weight, box_batches, box_channels, boxes_per_batch, mean_from_x, rstd_from_x,
                    dx, dweight, dbias):
-    """Launches norm_backward_kernel (one block per box), then channel_sum_kernel for each weight gradient."""
+    """Launches norm_backward_kernel (R * G blocks), then channel_sum_kernel for each weight gradient."""
     C, S = x.shape[1], x.shape[2]
     mean, rstd = _flat(mean), _flat(rstd)
     with _device_arrays() as device:
         weight_d, has_weight = _optional(device, weight, x.dtype)
-        rows = mean.size // max(boxes_per_batch, 1)  # scratch rows: B (row norm), 1 (channel norm), 0 when C == 0
+        groups = max(boxes_per_batch, 1)  # G; boxes_per_batch is 0 only for a channel norm with C == 0
+        batches = mean.size // groups  # boxes along B: B (row norm), 1 (channel norm), 0 when there are none
+        rows = min(batches, max(1, BACKWARD_BLOCKS // groups))  # R, the scratch rows
         partials = [cuda.device_array((rows, C), np.float64) for _ in range(2)]
         segment = min(BLOCK_SIZE, 1 << (box_batches * S - 1).bit_length())  # power of two >= a channel's elements
-        _launch(norm_backward_kernel, mean.size, device(dy), device(x), device(mean), device(rstd), weight_d,
-                has_weight, box_batches, box_channels, boxes_per_batch, segment, bool(mean_from_x), bool(rstd_from_x),
-                device(dx, output=True), *partials)
+        _launch(norm_backward_kernel, rows * boxes_per_batch, device(dy), device(x), device(mean), device(rstd),
+                weight_d, has_weight, box_batches, box_channels, boxes_per_batch, segment, bool(mean_from_x),
+                bool(rstd_from_x), device(dx, output=True), *partials)
         for partial, out in zip(partials, (dweight, dbias), strict=True):
             if out is not None:
                 _launch(channel_sum_kernel, -(-C // SUM_CHANNELS), partial, device(out, output=True))

@@ -4,7 +4,8 @@ On a machine with a CUDA GPU the cases run in this process, at cases.py's full s
 ``test_cases_pass_on_the_simulator`` runs them again in child pytest processes with ``NUMBA_ENABLE_CUDASIM=1``
 (Numba's CUDA simulator, which runs every thread as a Python thread), at cases.py's small sizes, so CI without a
 GPU still executes every kernel. BLOCK_CASES add rows and channels shorter and longer than a block of either size
-(BLOCK_SIZE is 16 on the simulator, 256 on a GPU).
+(BLOCK_SIZE is 16 on the simulator, 256 on a GPU); BOX_LOOP_CASES give each block of the backward several boxes
+(BACKWARD_BLOCKS is 4 on the simulator, 512 on a GPU).
 """
 
 import importlib
@@ -79,6 +80,14 @@ BLOCK_CASES = {
     "dropout_3k+7_rows": (check_dropout, lambda k: DropoutCase((3 * k + 7, 1), 0.3, 2**64 - 1, 2**64 - 3)),
 }
 
+# name: (case given the backward's block bound k). More rows than the backward's blocks, so each block adds several
+# boxes into its scratch row, unevenly: G = 1 gives k blocks of 2-3 rows each, G = 2 gives k / 2 blocks per group.
+BOX_LOOP_CASES = {
+    "layer_norm_2k+3_rows": lambda k: NormCase((2 * k + 3, 5, 2)),
+    "group_norm_2k+3_rows": lambda k: NormCase((2 * k + 3, 4, 3), np.float32, groups=2),
+    "rms_norm_2k+3_rows": lambda k: NormCase((2 * k + 3, 6, 1), center=False, affine="weight"),
+}
+
 # Full sizes on a GPU, small ones on the simulator; none where numba.cuda is unusable (the simulator runs them).
 ROW_CASES, CHANNEL_CASES, DROPOUT_CASES = (
     (row_norm_cases(SIMULATOR), channel_norm_cases(SIMULATOR), dropout_cases(SIMULATOR))
@@ -129,6 +138,12 @@ def test_dropout_matches_reference_bit_for_bit(kernels, case):
 def test_sizes_around_a_block(kernels, name):
     check, case = BLOCK_CASES[name]
     check(kernels, case(kernels.BLOCK_SIZE))
+
+
+@requires_cuda
+@pytest.mark.parametrize("name", BOX_LOOP_CASES if cuda.is_available() else [])
+def test_backward_blocks_loop_over_several_boxes(kernels, name):
+    check_row_norm(kernels, BOX_LOOP_CASES[name](kernels.BACKWARD_BLOCKS))
 
 
 def to_device_keeping_strides(array):
@@ -182,4 +197,4 @@ def test_cases_pass_on_the_simulator():
         assert summary is not None, report  # nothing failed, skipped or errored
         passed += int(summary.group(1))
     simulated = len(row_norm_cases(True)) + len(channel_norm_cases(True)) + len(dropout_cases(True))
-    assert passed == simulated + len(BLOCK_CASES)
+    assert passed == simulated + len(BLOCK_CASES) + len(BOX_LOOP_CASES)
