@@ -4,9 +4,10 @@ are Numba (CPU) and numba.cuda (GPU) code."""
 from . import backend, nn
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .backend import get_backend_name, set_backend, use_backend
+from .creation import arange, full, ones, rand, randn, tensor, zeros
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed
-from .tensor import Tensor, arange, cat, full, ones, rand, randn, stack, tensor, where, zeros
+from .tensor import Tensor, cat, stack, where
 
 __version__ = "0.1.0"
 

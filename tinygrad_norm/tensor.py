@@ -1,7 +1,8 @@
 """`Tensor`: an array (numpy, or CuPy on a GPU) with reverse-mode autograd on the tape.
 
 Every method that computes is a thin call into `ops/`: the gradient rules live there, forward
-beside backward. Derived ops (`a - b`, `a / b`, `mean`, `var`) are compositions.
+beside backward. Derived ops (`a - b`, `a / b`, `mean`, `var`) are compositions. Constructors
+(`zeros`, `randn`, ...) live in `creation.py`, dtype rules in `dtypes.py`.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from . import autograd
+from .dtypes import as_dtype, check_grad_dtype, parse_to_args, promote
 from .ops import elementwise as E
 from .ops import movement as M
 from .ops import reduce as R
 from .ops.matmul import MatMul
-from .random import generator
 
 Axis = int | Sequence[int] | None
 
@@ -27,36 +28,6 @@ Axis = int | Sequence[int] | None
 def array_module(array) -> Any:
     """numpy for numpy arrays, cupy for CuPy arrays."""
     return sys.modules["cupy"] if type(array).__module__.startswith("cupy") else np
-
-
-def _as_dtype(dtype) -> np.dtype | None:
-    if dtype is None:
-        return None
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype must be a numpy dtype or its name, got {dtype!r}") from None
-
-
-def parse_to_args(*args, device=None, dtype=None) -> np.dtype | None:
-    """The dtype asked for by torch's call forms `to(dtype)`, `to(device)` and `to(device, dtype)`. Tensors
-    live on the CPU, so "cpu" (or "cpu:0") is the one device accepted."""
-    for arg in args:
-        if isinstance(arg, str) and not _is_dtype_name(arg):
-            device = arg
-        else:
-            dtype = arg
-    if device is not None and str(device).split(":")[0] != "cpu":
-        raise ValueError(f"device must be 'cpu', got {device!r}")
-    return _as_dtype(dtype)
-
-
-def _is_dtype_name(name: str) -> bool:
-    try:
-        np.dtype(name)
-    except TypeError:
-        return False
-    return True
 
 
 def _torch_keywords(method):
@@ -99,7 +70,7 @@ class Tensor:
     __array_priority__ = 1000  # so `ndarray op Tensor` defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
-        dtype = _as_dtype(dtype)
+        dtype = as_dtype(dtype)
         if isinstance(data, Tensor):
             data = data.data
         if array_module(data) is np:
@@ -112,7 +83,7 @@ class Tensor:
         self._init(data, requires_grad)
 
     def _init(self, data, requires_grad: bool) -> None:
-        _check_grad_dtype(data.dtype, requires_grad)
+        check_grad_dtype(data.dtype, requires_grad)
         self.data = data
         self.requires_grad = bool(requires_grad)
         self.grad: Tensor | None = None
@@ -182,7 +153,7 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if not self.is_leaf:
             raise RuntimeError("requires_grad_ can only change leaf tensors; use detach() first")
-        _check_grad_dtype(self.dtype, requires_grad)
+        check_grad_dtype(self.dtype, requires_grad)
         self.requires_grad = requires_grad
         return self
 
@@ -195,7 +166,7 @@ class Tensor:
     def astype(self, dtype) -> Tensor:
         """A differentiable cast (gradients are cast back to this tensor's dtype); a cast to an integer
         or bool dtype leaves the graph (as torch)."""
-        dtype = _as_dtype(dtype)
+        dtype = as_dtype(dtype)
         if dtype == self.dtype:
             return self
         return E.Cast.apply(self if dtype.kind in "fc" else self.detach(), dtype=dtype)
@@ -270,7 +241,7 @@ class Tensor:
     def _operands(self, other) -> tuple[Tensor, Tensor]:
         """This tensor and the wrapped `other`, cast to their common dtype by `_promote`."""
         other = self._operand(other)
-        return (self, other) if other.dtype == self.dtype else _promote(self, other)
+        return (self, other) if other.dtype == self.dtype else promote(self, other)
 
     def __add__(self, other) -> Tensor:
         return E.Add.apply(*self._operands(other))
@@ -436,7 +407,7 @@ class Tensor:
     # ---- shape ---------------------------------------------------------------------------------
 
     def reshape(self, *shape) -> Tensor:
-        shape = _shape_args(shape)
+        shape = shape_args(shape)
         return self if shape == self.shape else M.Reshape.apply(self, shape=shape)
 
     view = reshape
@@ -448,7 +419,7 @@ class Tensor:
         return self.reshape(*self.shape[:start], -1, *self.shape[end + 1 :])
 
     def permute(self, *axes) -> Tensor:
-        axes = tuple(R.normalize_dim(a, self.ndim) for a in _shape_args(axes))
+        axes = tuple(R.normalize_dim(a, self.ndim) for a in shape_args(axes))
         if sorted(axes) != list(range(self.ndim)):
             raise ValueError(f"permute: axes {axes} are not a permutation of {self.ndim} dimensions")
         return M.Permute.apply(self, axes=axes)
@@ -468,7 +439,7 @@ class Tensor:
         return self.reshape(*(n for i, n in enumerate(self.shape) if not (i in axes and n == 1)))
 
     def expand(self, *shape) -> Tensor:
-        shape = _shape_args(shape)
+        shape = shape_args(shape)
         lead = len(shape) - self.ndim
         shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
         return M.Expand.apply(self, shape=shape)
@@ -482,28 +453,6 @@ class Tensor:
         return M.GetItem.apply(self, index=_index_arrays(index))
 
 
-_CATEGORIES = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
-
-
-def _promote(*tensors: Tensor) -> tuple[Tensor, ...]:
-    """Cast operands to the dtype torch's type promotion gives them: the highest category (bool < integer <
-    floating < complex) wins; within it, tensors with dimensions outrank 0-d ones (a Python scalar arrives
-    as a 0-d tensor), so float32 ⊕ int64 is float32 and float32[n] ⊕ float64[] is float32."""
-    dtypes = {t.dtype for t in tensors}
-    if len(dtypes) == 1:
-        return tensors
-    top = max(_CATEGORIES[d.kind] for d in dtypes)
-    ranked = [t for t in tensors if _CATEGORIES[t.dtype.kind] == top]
-    ranked = [t for t in ranked if t.ndim] or ranked
-    dtype = np.result_type(*(t.dtype for t in ranked))
-    return tuple(t.astype(dtype) for t in tensors)
-
-
-def _check_grad_dtype(dtype: np.dtype, requires_grad: bool) -> None:
-    if requires_grad and dtype.kind not in "fc":
-        raise TypeError(f"only floating point tensors can require gradients, got dtype {dtype}")
-
-
 def _count(t: Tensor, axis: Axis) -> int:
     axes = R.normalize_axis(axis, t.ndim)
     return int(np.prod([t.shape[a] for a in axes], dtype=np.int64))
@@ -514,7 +463,7 @@ def _reciprocal(count: int) -> float:
     return 1.0 / count if count > 0 else math.inf
 
 
-def _shape_args(shape) -> tuple[int, ...]:
+def shape_args(shape) -> tuple[int, ...]:
     """Accept both f(2, 3) and f((2, 3))."""
     if len(shape) == 1 and isinstance(shape[0], Sequence | np.ndarray):
         shape = shape[0]
@@ -530,63 +479,21 @@ def _index_arrays(index):
     return index
 
 
-# ---- module-level constructors and ops ---------------------------------------------------------
-
-
-def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
-
-
-def _float_dtype(dtype) -> np.dtype:
-    return _as_dtype(dtype) or np.dtype(np.float32)
-
-
-def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor._from_array(np.zeros(_shape_args(shape), _float_dtype(dtype)), requires_grad)
-
-
-def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor._from_array(np.ones(_shape_args(shape), _float_dtype(dtype)), requires_grad)
-
-
-def full(shape, fill_value: float, dtype=None, requires_grad: bool = False) -> Tensor:
-    """The dtype defaults to the fill value's: float32 for a float, int64 for an int, bool (as torch.full)."""
-    dtype = _as_dtype(dtype) or Tensor(fill_value).dtype
-    return Tensor._from_array(np.full(_shape_args((shape,)), fill_value, dtype), requires_grad)
-
-
-def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    data = generator().standard_normal(_shape_args(shape)).astype(_float_dtype(dtype))
-    return Tensor._from_array(data, requires_grad)
-
-
-def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    data = generator().random(_shape_args(shape)).astype(_float_dtype(dtype))
-    return Tensor._from_array(data, requires_grad)
-
-
-def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Integers give an int64 tensor, any float argument a float32 one (as torch.arange)."""
-    if end is None:
-        start, end = 0, start
-    data = np.arange(start, end, step)
-    if dtype is not None or data.dtype.kind == "f":
-        data = data.astype(_float_dtype(dtype))
-    return Tensor._from_array(data, requires_grad)
+# ---- module-level ops ------------------------------------------------------------------------
 
 
 def where(condition, a, b) -> Tensor:
     """Elements of `a` where `condition` holds, else of `b`; scalars take the dtype of the tensor operand."""
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
     condition = like.xp.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
-    return E.Where.apply(Tensor._from_array(condition, False), *_promote(like._operand(a), like._operand(b)))
+    return E.Where.apply(Tensor._from_array(condition, False), *promote(like._operand(a), like._operand(b)))
 
 
 @_torch_keywords
 def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    return M.Cat.apply(*_promote(*tensors), axis=axis)
+    return M.Cat.apply(*promote(*tensors), axis=axis)
 
 
 @_torch_keywords
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    return M.Stack.apply(*_promote(*tensors), axis=axis)
+    return M.Stack.apply(*promote(*tensors), axis=axis)

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, parse_to_args
+from ..dtypes import parse_to_args
+from ..tensor import Tensor
 
 
 class Parameter(Tensor):
