@@ -45,29 +45,42 @@ def _class_targets(input: Tensor, target) -> tuple[Tensor, np.ndarray]:
     return input, target.reshape(-1)
 
 
+def _class_rows(log_probs: Tensor, target, weight: Tensor | None, ignore_index: int):
+    """(M, C) log-probabilities, (M,) class indices (0 where ignored), (M,) keep flags (1, or 0 where the target
+    is `ignore_index`) and (M,) row weights (keep · weight[target])."""
+    flat, target = _class_targets(log_probs, target)
+    keep = target != ignore_index
+    safe_target = flat.xp.where(keep, target, 0)
+    if ((safe_target < 0) | (safe_target >= flat.shape[1])).any():
+        raise ValueError(f"target holds a class index outside [0, {flat.shape[1]})")
+    keep = keep.astype(flat.dtype)
+    row_weight = keep if weight is None else keep * weight.data[safe_target]
+    return flat, safe_target, keep, row_weight
+
+
+def _reduce_rows(loss: Tensor, row_weight, reduction: str, input: Tensor) -> Tensor:
+    """Per-row losses (M,) reduced as torch's class losses: "mean" divides by the summed row weights, "none"
+    gives back the target's shape (N, d1, ...)."""
+    if reduction == "mean":
+        return _weighted_mean(loss.sum(), row_weight.sum())
+    if reduction == "sum":
+        return loss.sum()
+    return loss.reshape(*((input.shape[0], *input.shape[2:]) if input.ndim > 1 else ()))
+
+
+def _nll_rows(log_probs: Tensor, safe_target, row_weight) -> Tensor:
+    """-log_probs[m, target[m]] · row_weight[m], (M,)."""
+    picked = log_probs[log_probs.xp.arange(len(safe_target)), safe_target]
+    return -picked * Tensor._from_array(row_weight, False)
+
+
 def nll_loss(
     input: Tensor, target, weight: Tensor | None = None, *, ignore_index: int = -100, reduction: str = "mean"
 ) -> Tensor:
     """-input[n, target[n]] · weight[target[n]]; "mean" divides by the summed weights of the counted rows."""
     check_choice("reduction", reduction, REDUCTIONS)
-    log_probs, target = _class_targets(input, target)
-    xp = log_probs.xp
-    keep = target != ignore_index
-    safe_target = xp.where(keep, target, 0)
-    if ((safe_target < 0) | (safe_target >= log_probs.shape[1])).any():
-        raise ValueError(f"target holds a class index outside [0, {log_probs.shape[1]})")
-    row_weight = keep.astype(log_probs.dtype)
-    if weight is not None:
-        row_weight = row_weight * weight.data[safe_target]
-    picked = log_probs[xp.arange(len(safe_target)), safe_target]
-    loss = -picked * Tensor._from_array(row_weight, False)
-    if reduction == "mean":
-        return _weighted_mean(loss.sum(), row_weight.sum())
-    return loss.reshape(*_target_shape(input)) if reduction == "none" else loss.sum()
-
-
-def _target_shape(input: Tensor) -> tuple[int, ...]:
-    return (input.shape[0], *input.shape[2:]) if input.ndim > 1 else ()
+    log_probs, safe_target, _, row_weight = _class_rows(input, target, weight, ignore_index)
+    return _reduce_rows(_nll_rows(log_probs, safe_target, row_weight), row_weight, reduction, input)
 
 
 def cross_entropy(
@@ -83,7 +96,7 @@ def cross_entropy(
     floating target shaped like `input` (class probabilities) -Σ_c w_c t_c log p_c per sample.
 
     With label smoothing ε the target distribution is (1-ε)·onehot + ε/C, so the loss is
-    (1-ε)·nll + ε·mean_c(-log p_c) (class weights applied as torch does)."""
+    (1-ε)·nll + ε·mean_c(-w_c log p_c) per counted row, reduced with nll's divisor (as torch)."""
     check_choice("reduction", reduction, REDUCTIONS)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -97,24 +110,13 @@ def cross_entropy(
         if weight is not None:
             per_class = per_class * weight.reshape(-1, *[1] * (input.ndim - 2))
         return _reduce(per_class.sum(axis=class_axis), reduction)
-    loss = nll_loss(log_probs, target, weight, ignore_index=ignore_index, reduction=reduction)
-    if label_smoothing == 0.0:
-        return loss
-    flat, flat_target = _class_targets(log_probs, target)
-    keep = Tensor._from_array((flat_target != ignore_index).astype(flat.dtype), False)
-    per_class = -flat if weight is None else -flat * weight
-    smooth = per_class.sum(axis=1) * keep * (1.0 / flat.shape[1])
-    if reduction == "mean":
-        if weight is None:
-            smooth = _weighted_mean(smooth.sum(), keep.data.sum())
-        else:
-            safe_target = flat.xp.where(flat_target != ignore_index, flat_target, 0)
-            smooth = _weighted_mean(smooth.sum(), (weight.data[safe_target] * keep.data).sum())
-    elif reduction == "sum":
-        smooth = smooth.sum()
-    else:
-        smooth = smooth.reshape(*_target_shape(input))
-    return loss * (1.0 - label_smoothing) + smooth * label_smoothing
+    flat, safe_target, keep, row_weight = _class_rows(log_probs, target, weight, ignore_index)
+    rows = _nll_rows(flat, safe_target, row_weight)
+    if label_smoothing:
+        per_class = -flat if weight is None else -flat * weight
+        smooth = per_class.sum(axis=1) * Tensor._from_array(keep * (1.0 / flat.shape[1]), False)
+        rows = rows * (1.0 - label_smoothing) + smooth * label_smoothing
+    return _reduce_rows(rows, row_weight, reduction, input)
 
 
 def mse_loss(input: Tensor, target, *, reduction: str = "mean") -> Tensor:
