@@ -239,7 +239,7 @@ class Tensor:
         return Tensor._from_array(self.xp.asarray(other), False)
 
     def _operands(self, other) -> tuple[Tensor, Tensor]:
-        """This tensor and the wrapped `other`, cast to their common dtype by `_promote`."""
+        """This tensor and the wrapped `other`, cast to their common dtype by `promote`."""
         other = self._operand(other)
         return (self, other) if other.dtype == self.dtype else promote(self, other)
 
