@@ -7,6 +7,7 @@ from .backend import get_backend_name, set_backend, use_backend
 from .creation import arange, full, ones, rand, randn, tensor, zeros
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed
+from .serialization import load, save
 from .tensor import Tensor, cat, stack, where
 
 __version__ = "0.1.0"
@@ -23,12 +24,14 @@ __all__ = [
     "get_backend_name",
     "gradcheck",
     "is_grad_enabled",
+    "load",
     "manual_seed",
     "nn",
     "no_grad",
     "ones",
     "rand",
     "randn",
+    "save",
     "set_backend",
     "stack",
     "tensor",
