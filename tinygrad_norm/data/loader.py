@@ -44,8 +44,9 @@ class DataLoader:
     `shuffle=True` draws a new order at the start of every pass: from a generator of the loader's own,
     seeded once with `seed`, so the same seed gives the same sequence of orders; or, when `seed` is None,
     from the framework's generator, so `manual_seed` makes it reproducible and `random.get_state()` (saved
-    in a checkpoint) covers it. `drop_last` drops the last batch when it is smaller than `batch_size`.
-    A list is refused rather than guessed at: torch reads a list as a list of samples.
+    in a checkpoint) covers it. Training that resumes from a checkpoint should leave `seed` None: a rebuilt
+    seeded loader starts its sequence again. `drop_last` drops the last batch when it is smaller than
+    `batch_size`. A list is refused rather than guessed at: torch reads a list as a list of samples.
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
