@@ -22,7 +22,7 @@ class TensorDataset:
     numpy arrays and Tensors are kept without copying (as torch does); anything else goes through `Tensor(x)`.
     """
 
-    def __init__(self, *tensors):
+    def __init__(self, *tensors: Tensor | np.ndarray):
         if not tensors:
             raise ValueError("TensorDataset needs at least one array")
         self.tensors = tuple(_as_tensor(t) for t in tensors)
@@ -49,8 +49,14 @@ class DataLoader:
     `batch_size`. A list is refused rather than guessed at: torch reads a list as a list of samples.
     """
 
-    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 seed: int | None = None):
+    def __init__(
+        self,
+        dataset: TensorDataset | tuple | Tensor | np.ndarray,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: int | None = None,
+    ):
         if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
         if not isinstance(shuffle, bool):

@@ -79,9 +79,7 @@ def load_mnist(
     still_missing = [name for name, path in paths.items() if path is None]
     if still_missing:
         hint = "download failed: " + "; ".join(failures) if failures else "or pass download=True"
-        raise FileNotFoundError(
-            f"load_mnist: put {' and '.join(still_missing)} (raw or .gz) in {folder}/ ({hint})"
-        )
+        raise FileNotFoundError(f"load_mnist: put {' and '.join(still_missing)} (raw or .gz) in {folder}/ ({hint})")
     images_path, labels_path = (paths[name] for name in names)
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.dtype != np.uint8 or images.ndim != 3:
