@@ -14,7 +14,7 @@ class) and 1,437 training images, stratified by label. `digits.npz` was made fro
 
 from __future__ import annotations
 
-from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
@@ -29,7 +29,7 @@ def load_digits(train: bool = True) -> tuple[np.ndarray, np.ndarray]:
     To standardize, use `normalize(images, *MEAN_STD["digits"])` (statistics of the training images).
     """
     split = "train" if train else "test"
-    with resources.files(__package__).joinpath("digits.npz").open("rb") as file, np.load(file) as archive:
+    with np.load(Path(__file__).with_name("digits.npz")) as archive:
         images, labels = archive[f"{split}_images"], archive[f"{split}_labels"]
     pixels = images.astype(np.float32)
     pixels /= PIXEL_MAX
