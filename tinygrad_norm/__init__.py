@@ -2,6 +2,7 @@
 are Numba (CPU) and numba.cuda (GPU) code."""
 
 from . import backend, nn
+from . import optim as optim
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .backend import get_backend_name, set_backend, use_backend
 from .creation import arange, full, ones, rand, randn, tensor, zeros
