@@ -54,7 +54,7 @@ def _effective_grad(xp, param, grad, weight_decay, maximize, scratch):
 
 def _scalars(param, *values):
     """Scalars in param's dtype, so that float32 arithmetic stays float32 whatever type the caller passed."""
-    return [param.dtype.type(v) for v in values]
+    return list(np.array(values, param.dtype))
 
 
 # The scalars each update works with, derived in float64 and then cast once: shared with cpu_optim, so that both
