@@ -43,6 +43,7 @@ from numba import config, cuda
 
 from . import _checks, _numba_cache
 from .reference import SPLITMIX_GAMMA, SPLITMIX_MUL1, SPLITMIX_MUL2
+from .reference_optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401  (optimizer updates)
 
 if not cuda.is_available():
     raise ImportError("numba.cuda finds no usable GPU (NUMBA_ENABLE_CUDASIM=1 runs the kernels on the simulator)")

@@ -1,7 +1,7 @@
 """tinygrad_norm: a small tape-based autograd framework whose normalization and dropout kernels
 are Numba (CPU) and numba.cuda (GPU) code."""
 
-from . import backend, data, nn
+from . import backend, data, nn, optim
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .backend import get_backend_name, set_backend, use_backend
 from .creation import arange, full, ones, rand, randn, tensor, zeros
@@ -29,6 +29,7 @@ __all__ = [
     "nn",
     "no_grad",
     "ones",
+    "optim",
     "rand",
     "randn",
     "save",
