@@ -27,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but an error is one line (no usage block) and exit status 2."""
 
     def error(self, message: str) -> None:
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(message)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -44,11 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         args = parser().parse_args(argv)
         if args.command is None:
             parser().print_help()
-            return 2
+            return 0
         return COMMANDS[args.command][0].run(args)
     except UsageError as error:
-        print(f"tinygrad-norm: error: {error}" if not str(error).startswith("tinygrad-norm") else f"{error}",
-              file=sys.stderr)
+        print(f"tinygrad-norm: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tinygrad-norm: interrupted", file=sys.stderr)

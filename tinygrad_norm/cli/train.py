@@ -13,7 +13,6 @@ import csv
 import math
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from .. import backend, data, nn, optim, random
@@ -84,7 +83,9 @@ def _recipe(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[str,
         recipe = {**RECIPE_DEFAULTS, **given}
         _check_recipe(recipe)
         return recipe
-    conflicts = [f"--{key.replace('_', '-')} {given[key]} (saved: {saved[key]})" for key in given if given[key] != saved[key]]
+    conflicts = [
+        f"--{key.replace('_', '-')} {given[key]} (saved: {saved[key]})" for key in given if given[key] != saved[key]
+    ]
     if conflicts:
         raise UsageError(f"--resume: the checkpoint was trained with other options: {', '.join(conflicts)}")
     return saved
@@ -173,8 +174,10 @@ def _plot_module():
     try:
         import matplotlib
     except ImportError:
-        print("--plot needs matplotlib: pip install 'tinygrad-norm[plot]' (training goes on without the plot)",
-              file=sys.stderr)
+        print(
+            "--plot needs matplotlib: pip install 'tinygrad-norm[plot]' (training goes on without the plot)",
+            file=sys.stderr,
+        )
         return None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -260,11 +263,6 @@ def run(args: argparse.Namespace) -> int:
             "seconds": round(stats.seconds, 3),
         }
         history.append(row)
-        print(
-            f"epoch {epoch}/{epochs}  lr {lr:.3g}  loss {stats.loss:.4f}  train acc {stats.accuracy:.4f}  "
-            f"test acc {test_accuracy:.4f}  {stats.seconds:.1f} s",
-            flush=True,
-        )
         if args.save:
             state = {
                 "format": CHECKPOINT_FORMAT,
@@ -283,6 +281,11 @@ def run(args: argparse.Namespace) -> int:
                 save(state, args.save)
         if args.metrics:
             _write_metrics(args.metrics, history)
+        print(
+            f"epoch {epoch}/{epochs}  lr {lr:.3g}  loss {stats.loss:.4f}  train acc {stats.accuracy:.4f}  "
+            f"test acc {test_accuracy:.4f}  {stats.seconds:.1f} s",
+            flush=True,
+        )
     if args.plot and plt is not None and history:
         _write_plot(plt, args.plot, history)
     final = loop.accuracy(model, test_x, test_y)
@@ -314,4 +317,3 @@ def read_run(path: str) -> tuple[dict[str, Any], nn.Module, dict[str, Any]]:
     with fail_on(RuntimeError, ValueError):
         model.load_state_dict(checkpoint["model"])
     return recipe, model, checkpoint
-
