@@ -1,0 +1,89 @@
+"""One epoch of training and an evaluation pass: the loop every command and experiment shares.
+
+    for images, labels in loader:            # a shuffled pass over the training set
+        loss = cross_entropy(model(images), labels) + penalty
+        optimizer.zero_grad(); loss.backward(); optimizer.step()
+
+Statistics of an epoch (mean loss, accuracy) are over the batches as they were trained, in training mode, as a
+PyTorch loop usually reports them; `evaluate` runs the model in eval mode without recording a tape.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import nn
+from ..autograd import no_grad
+from ..data import DataLoader
+from ..optim import Optimizer
+from ..tensor import Tensor
+
+EVAL_BATCH = 1000
+
+
+@dataclass
+class EpochStats:
+    loss: float  # mean cross-entropy over the epoch's samples (the penalty not included)
+    accuracy: float
+    seconds: float
+
+
+def train_epoch(
+    model: nn.Module,
+    loader: DataLoader,
+    optimizer: Optimizer,
+    penalty: Callable[[], Tensor] | None = None,
+    after_step: Callable[[], None] | None = None,
+    progress=None,
+) -> EpochStats:
+    """Train `model` on one pass of `loader`. `penalty()` is added to each batch's loss (an L1 term, say);
+    `after_step()` runs after each optimizer step (a per-step scheduler); `progress` is a tqdm bar or None."""
+    model.train()
+    start = time.perf_counter()
+    total_loss, correct, seen = 0.0, 0, 0
+    for images, labels in loader:
+        logits = model(images)
+        loss = nn.functional.cross_entropy(logits, labels)
+        objective = loss + penalty() if penalty is not None else loss
+        optimizer.zero_grad()
+        objective.backward()
+        optimizer.step()
+        if after_step is not None:
+            after_step()
+        n = len(labels)
+        total_loss += loss.item() * n
+        correct += int((logits.data.argmax(axis=1) == labels.data).sum())
+        seen += n
+        if progress is not None:
+            elapsed = time.perf_counter() - start
+            progress.set_postfix(loss=f"{total_loss / seen:.4f}", samples_per_s=f"{seen / elapsed:.0f}", refresh=False)
+            progress.update()
+    return EpochStats(total_loss / max(seen, 1), correct / max(seen, 1), time.perf_counter() - start)
+
+
+@no_grad()
+def predict(model: nn.Module, images: np.ndarray) -> np.ndarray:
+    """The predicted class of every image, in eval mode (running statistics, no dropout)."""
+    was_training = model.training
+    model.eval()
+    try:
+        return np.concatenate(
+            [model(Tensor(images[i : i + EVAL_BATCH])).data.argmax(axis=1) for i in range(0, len(images), EVAL_BATCH)]
+        )
+    finally:
+        model.train(was_training)
+
+
+def accuracy(model: nn.Module, images: np.ndarray, labels: np.ndarray) -> float:
+    return float((predict(model, images) == labels).mean())
+
+
+def confusion_matrix(predictions: np.ndarray, labels: np.ndarray, classes: int) -> np.ndarray:
+    """counts[true, predicted]."""
+    counts = np.zeros((classes, classes), np.int64)
+    np.add.at(counts, (labels, predictions), 1)
+    return counts
