@@ -2,12 +2,50 @@
 are Numba (CPU) and numba.cuda (GPU) code."""
 
 from . import backend, nn
-from .autograd import enable_grad, is_grad_enabled, no_grad
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import get_backend_name, set_backend, use_backend
-from .creation import arange, full, ones, rand, randn, tensor, zeros
+from .creation import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    from_numpy,
+    full,
+    full_like,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randn,
+    randn_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .dtypes import (
+    bool_,
+    complex64,
+    complex128,
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+)
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed
-from .tensor import Tensor, cat, stack, where
+from .tensor import Tensor, where
+from .tensor_shape import cat, stack
+
+# torch's other names for the same dtypes; they are attributes of the package (`tn.float`), left out of
+# __all__ so that `from tinygrad_norm import *` does not shadow the builtins bool, float and int
+bool = bool_
+half, float, double = float16, float32, float64
+short, int, long = int16, int32, int64
+cfloat, cdouble = complex64, complex128
 
 __version__ = "0.1.0"
 
@@ -15,23 +53,43 @@ __all__ = [
     "GradcheckError",
     "Tensor",
     "arange",
+    "as_tensor",
     "backend",
     "cat",
+    "complex128",
+    "complex64",
+    "empty",
+    "empty_like",
     "enable_grad",
+    "float16",
+    "float32",
+    "float64",
+    "from_numpy",
     "full",
+    "full_like",
     "get_backend_name",
     "gradcheck",
+    "int16",
+    "int32",
+    "int64",
+    "int8",
     "is_grad_enabled",
     "manual_seed",
     "nn",
     "no_grad",
     "ones",
+    "ones_like",
     "rand",
+    "rand_like",
     "randn",
+    "randn_like",
     "set_backend",
+    "set_grad_enabled",
     "stack",
     "tensor",
+    "uint8",
     "use_backend",
     "where",
     "zeros",
+    "zeros_like",
 ]
