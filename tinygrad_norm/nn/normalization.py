@@ -22,7 +22,7 @@ import numpy as np
 from ..ops.norm import BatchNorm, RowNorm
 from ..tensor import Tensor
 from . import init
-from ._arguments import check_int
+from ._arguments import check_input_dtype, check_int
 from .module import Module, Parameter
 
 # ---- functional forms ---------------------------------------------------------------------------------------
@@ -43,9 +43,14 @@ def _channel_view(input: Tensor, name: str) -> tuple[int, int, int]:
 
 def _shape(normalized_shape: int | Sequence[int]) -> tuple[int, ...]:
     """An int or a sequence of ints as a tuple of ints (how torch stores `normalized_shape`)."""
-    if isinstance(normalized_shape, numbers.Integral):
-        return (int(normalized_shape),)
-    return tuple(int(n) for n in normalized_shape)
+    if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
+        return (check_int("normalized_shape", normalized_shape, 0),)
+    if not isinstance(normalized_shape, Sequence) or isinstance(normalized_shape, str):
+        raise TypeError(
+            f"normalized_shape must be an int or a sequence of ints, got {type(normalized_shape).__name__} "
+            f"{normalized_shape!r}"
+        )
+    return tuple(check_int("normalized_shape", n, 0) for n in normalized_shape)
 
 
 def _row_view(input: Tensor, normalized_shape: int | Sequence[int], name: str) -> tuple[int, int, int]:
@@ -74,8 +79,21 @@ def batch_norm(
     """y = (x - mean[c]) / sqrt(var[c] + eps) * weight[c] + bias[c] on (N, C, *), statistics over N and *.
 
     training: mean and biased var of this batch; given running buffers are updated in place with momentum
-    (running_var with the unbiased batch variance). Otherwise the running statistics are used.
+    (running_var with the unbiased batch variance), except by an empty batch, which leaves them as they are
+    (as torch). Otherwise the running statistics are used. eps must be positive in training, non-negative
+    otherwise (as torch).
     """
+    if training and not eps > 0:
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    if not eps >= 0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
+    state = {"weight": weight, "bias": bias, "running_mean": running_mean, "running_var": running_var}
+    check_input_dtype("batch_norm", input, **state)
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps) -> Tensor:
+    """`batch_norm` without its checks of eps and dtypes (instance_norm makes its own)."""
     view = _channel_view(input, "batch_norm")
     if training and view[0] * view[2] == 1:
         raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(input.shape)}")
@@ -84,6 +102,8 @@ def batch_norm(
     for name, buffer in (("running_mean", running_mean), ("running_var", running_var)):
         if buffer is not None and buffer.shape != (view[1],):
             raise ValueError(f"batch_norm: {name} should hold {view[1]} elements, got shape {buffer.shape}")
+    if training and view[0] * view[2] == 0:  # no values: no statistics to fold into the running ones
+        running_mean = running_var = None
     affine, flags = _affine_args(weight, bias)
     return BatchNorm.apply(
         input,
@@ -107,6 +127,7 @@ def layer_norm(
 ) -> Tensor:
     """y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias, statistics over the last dims `normalized_shape`."""
     view = _row_view(input, normalized_shape, "layer_norm")
+    check_input_dtype("layer_norm", input, weight=weight, bias=bias)
     affine, flags = _affine_args(weight, bias)
     return RowNorm.apply(input, *affine, **flags, view=view, groups=1, eps=eps, center=True)
 
@@ -119,6 +140,7 @@ def rms_norm(
 ) -> Tensor:
     """y = x / sqrt(E[x^2] + eps) * weight over the last dims; eps=None is the machine epsilon of x's dtype."""
     view = _row_view(input, normalized_shape, "rms_norm")
+    check_input_dtype("rms_norm", input, weight=weight)
     eps = float(np.finfo(input.dtype).eps) if eps is None else eps
     affine, flags = _affine_args(weight, None)
     return RowNorm.apply(input, *affine, **flags, view=view, groups=1, eps=eps, center=False)
@@ -133,6 +155,7 @@ def group_norm(
 ) -> Tensor:
     """(N, C, *): statistics over each group of C/num_groups channels (and *) of each sample; affine per channel."""
     view = _channel_view(input, "group_norm")
+    check_input_dtype("group_norm", input, weight=weight, bias=bias)
     if view[1] % num_groups:
         raise ValueError(f"group_norm: {view[1]} channels cannot be split into {num_groups} groups")
     affine, flags = _affine_args(weight, bias)
@@ -152,19 +175,22 @@ def instance_norm(
     """(N, C, *): statistics over * for each sample and channel (use_input_stats), else the running statistics.
 
     With running buffers and use_input_stats, torch's definition: batch norm over the (1, N*C, S) view (each
-    instance a channel) with the buffers repeated per sample, then averaged back over the batch.
+    instance a channel) with the buffers repeated per sample, then averaged back over the batch. An empty
+    input leaves the buffers as they are (where torch 2.13 writes NaN into them).
     """
     N, C, S = _channel_view(input, "instance_norm")
+    buffers = {"running_mean": running_mean, "running_var": running_var}
+    check_input_dtype("instance_norm", input, weight=weight, bias=bias, **buffers)
     if not use_input_stats:
-        return batch_norm(input, running_mean, running_var, weight, bias, training=False, eps=eps)
+        return _batch_norm(input, running_mean, running_var, weight, bias, False, 0.0, eps)
     if S == 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size {list(input.shape)}")
-    if running_mean is None or running_var is None:
+    if running_mean is None or running_var is None or N * S == 0:
         affine, flags = _affine_args(weight, bias)
         return RowNorm.apply(input, *affine, **flags, view=(N, C, S), groups=C, eps=eps, center=True)
     repeated = [Tensor._from_array(input.xp.tile(buffer.data, N), False) for buffer in (running_mean, running_var)]
     weight, bias = [None if t is None else t.unsqueeze(0).expand(N, C).reshape(N * C) for t in (weight, bias)]
-    y = batch_norm(input.reshape(1, N * C, S), *repeated, weight, bias, training=True, momentum=momentum, eps=eps)
+    y = _batch_norm(input.reshape(1, N * C, S), *repeated, weight, bias, True, momentum, eps)
     for buffer, per_sample in zip((running_mean, running_var), repeated):
         buffer.data[...] = per_sample.data.reshape(N, C).mean(axis=0)
     return y.reshape(input.shape)
@@ -209,9 +235,9 @@ class _NormBase(Module):
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean.zero_()
+            self.running_var.fill_(1)
+            self.num_batches_tracked.zero_()
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
