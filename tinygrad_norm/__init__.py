@@ -1,10 +1,20 @@
 """tinygrad_norm: a small tape-based autograd framework whose normalization and dropout kernels
 are Numba (CPU) and numba.cuda (GPU) code."""
 
-from . import backend, nn
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .backend import get_backend_name, set_backend, use_backend
-from .creation import (
+import importlib.util
+
+if importlib.util.find_spec(f"{__name__}.kernels") is None:
+    # kernels/ becomes tinygrad_norm.kernels only through the install's package mapping
+    raise ImportError(
+        "tinygrad_norm.kernels is missing: this tinygrad_norm was imported from a checkout that is not installed. "
+        "Run `pip install -e .` in the checkout (an editable install maps kernels/ to tinygrad_norm.kernels), "
+        "or `pip install .` and run from another folder."
+    )
+
+from . import backend, nn  # noqa: E402
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .backend import get_backend_name, set_backend, use_backend  # noqa: E402
+from .creation import (  # noqa: E402
     arange,
     as_tensor,
     empty,
@@ -22,7 +32,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from .dtypes import (
+from .dtypes import (  # noqa: E402
     bool_,
     complex64,
     complex128,
@@ -35,10 +45,10 @@ from .dtypes import (
     int64,
     uint8,
 )
-from .gradcheck import GradcheckError, gradcheck
-from .random import manual_seed
-from .tensor import Tensor, where
-from .tensor_shape import cat, stack
+from .gradcheck import GradcheckError, gradcheck  # noqa: E402
+from .random import manual_seed  # noqa: E402
+from .tensor import Tensor, where  # noqa: E402
+from .tensor_shape import cat, stack  # noqa: E402
 
 # torch's other names for the same dtypes; they are attributes of the package (`tn.float`), left out of
 # __all__ so that `from tinygrad_norm import *` does not shadow the builtins bool, float and int
