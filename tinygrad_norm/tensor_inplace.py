@@ -129,7 +129,7 @@ class InPlaceMethods:
 
     def copy_(self, src: Tensor) -> Tensor:
         """The elements of `src` (broadcast to self's shape, cast to self's dtype) copied in."""
-        if not isinstance(src, InPlaceMethods):
+        if not isinstance(src, InPlaceMethods):  # every Tensor is one
             raise TypeError(f"copy_(): argument 'src' must be a Tensor, got {type(src).__name__}")
         self._check_fits(src.shape)
         return self._overwrite(src)
@@ -152,14 +152,14 @@ class InPlaceMethods:
         return self._overwrite(self._from_array(self.xp.asarray(draw(), dtype=self.dtype), False))
 
     def _overwrite(self, value: Tensor) -> Tensor:
-        """Self takes `value`'s elements. Recorded, the old value gets a zero gradient (as torch's fill_)."""
-        return self._in_place(
-            lambda array: array.__setitem__(Ellipsis, value.data),
-            lambda before: Where.apply(
-                self._from_array(self.xp.zeros((), bool), False), before, value.astype(before.dtype)
-            ),
-            (value,),
-        )
+        """Self takes `value`'s elements (broadcast, cast). Recorded, it is where(False, old, value): the old
+        value gets a zero gradient (as torch's fill_), `value` the gradient of self."""
+
+        def assign(array) -> None:
+            array[...] = value.data
+
+        never = self._from_array(self.xp.zeros((), bool), False)
+        return self._in_place(assign, lambda before: Where.apply(never, before, value.astype(before.dtype)), (value,))
 
     # ---- the rules every in-place op follows ---------------------------------------------------------------
 

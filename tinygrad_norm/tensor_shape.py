@@ -98,7 +98,7 @@ class ShapeMethods:
 
 
 def _index_arrays(index):
-    """Tensors inside an index become their arrays."""
+    """Tensors inside an index become their arrays (every Tensor is a ShapeMethods)."""
     if isinstance(index, ShapeMethods):
         return index.data
     if isinstance(index, tuple):
