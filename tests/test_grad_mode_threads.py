@@ -7,6 +7,8 @@ import threading
 
 import tinygrad_norm as tn
 
+TIMEOUT = 60  # seconds a step may wait for another thread: generous, for a loaded machine
+
 
 def _records() -> bool:
     return (tn.ones(1, requires_grad=True) * 2).requires_grad
@@ -27,7 +29,7 @@ def _run(*targets) -> list:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join(timeout=2 * TIMEOUT)
     if errors:
         raise errors[0]
     return results
@@ -41,15 +43,15 @@ def test_overlapping_no_grad_blocks_in_two_threads_leave_grad_enabled():
     def first():
         with tn.no_grad():
             a_in.set()
-            b_in.wait(10)
+            b_in.wait(TIMEOUT)
         a_out.set()
         return tn.is_grad_enabled(), _records()
 
     def second():
-        a_in.wait(10)
+        a_in.wait(TIMEOUT)
         with tn.no_grad():
             b_in.set()
-            a_out.wait(10)
+            a_out.wait(TIMEOUT)
         return tn.is_grad_enabled(), _records()
 
     assert _run(first, second) == [(True, True), (True, True)]
@@ -62,11 +64,11 @@ def test_no_grad_in_one_thread_does_not_stop_another_threads_training():
     def evaluator():
         with tn.no_grad():
             inside.set()
-            trained.wait(10)
+            trained.wait(TIMEOUT)
             return _records()
 
     def trainer():
-        inside.wait(10)
+        inside.wait(TIMEOUT)
         w = tn.ones(3, requires_grad=True)
         (w * w).sum().backward()
         trained.set()
@@ -89,11 +91,11 @@ def test_set_grad_enabled_and_a_decorated_function_act_on_the_calling_thread_onl
     @tn.no_grad()
     def decorated():
         started.set()
-        checked.wait(10)
+        checked.wait(TIMEOUT)
         return tn.is_grad_enabled()
 
     def other():
-        started.wait(10)
+        started.wait(TIMEOUT)
         enabled = tn.is_grad_enabled()
         tn.set_grad_enabled(False)  # as a function: this thread only, until changed
         off = tn.is_grad_enabled()
