@@ -111,8 +111,8 @@ REDUCTIONS = {
     "var-correction1": lambda x, axis, keepdims: x.var(axis, correction=1, keepdims=keepdims),
     "std-correction0": lambda x, axis, keepdims: x.std(axis, correction=0, keepdims=keepdims),
     "std-correction1": lambda x, axis, keepdims: x.std(axis, correction=1, keepdims=keepdims),
-    "max": lambda x, axis, keepdims: x.max(axis, keepdims=keepdims),
-    "min": lambda x, axis, keepdims: x.min(axis, keepdims=keepdims),
+    "amax": lambda x, axis, keepdims: x.amax(axis, keepdims=keepdims),
+    "amin": lambda x, axis, keepdims: x.amin(axis, keepdims=keepdims),
     "logsumexp": lambda x, axis, keepdims: x.logsumexp(axis, keepdims=keepdims),
 }
 
@@ -123,6 +123,13 @@ REDUCTIONS = {
 def test_reduction(name, axis, keepdims):
     reduce = REDUCTIONS[name]
     _check(lambda x: reduce(x, axis, keepdims), [(2, 3, 2)], positive=False)
+
+
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("dim", [0, -1])
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_and_min_values_along_a_dim(name, dim, keepdim):
+    _check(lambda x: getattr(x, name)(dim, keepdim=keepdim).values, [(2, 3, 2)], positive=False)
 
 
 @pytest.mark.parametrize("axis", [0, 1, -1])
@@ -246,7 +253,7 @@ def test_loss(fn, shapes, positive):
 GRAPHS = [
     case(lambda x: x * x, (2, 3), id="x*x"),
     case(lambda x: x @ x.T, (2, 3), id="x@x.T"),
-    case(lambda x: (x + x * x).sum() + x.mean() * x.max(), (2, 3), id="x-used-four-times"),
+    case(lambda x: (x + x * x).sum() + x.mean() * x.amax(), (2, 3), id="x-used-four-times"),
     case(lambda x, y: (x * y).softmax(-1) * y - x.exp().log_softmax(0), (2, 3), (3,), id="shared-branches"),
     case(
         lambda x, w1, b1, w2, b2: F.cross_entropy((x @ w1 + b1).relu() @ w2 + b2, _TARGETS[:3]),

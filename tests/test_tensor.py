@@ -95,11 +95,12 @@ def test_constructors_can_require_grad():
 
 def test_attributes():
     t = Tensor(np.zeros((2, 3, 4)))
-    assert t.shape == (2, 3, 4) and t.ndim == 3 and t.numel() == 24
+    assert t.shape == (2, 3, 4) and t.ndim == t.dim() == 3 and t.numel() == 24
     assert t.size == 24 and t.size() == (2, 3, 4) and t.size(1) == 3 and t.size(-1) == 4
     assert t.device == "cpu" and t.xp is np
-    assert t.grad is None and t.is_leaf and not t.requires_grad
-    assert t.T.shape == (4, 3, 2)
+    assert t.grad is None and t.is_leaf and not t.requires_grad and t.grad_fn is None
+    with pytest.warns(UserWarning, match="deprecated"):  # as torch, for other than 2 dimensions
+        assert t.T.shape == (4, 3, 2)
 
 
 def test_is_leaf():
@@ -262,7 +263,9 @@ def test_min_and_max_of_every_dtype(dtype):
     values = np.array([[0, 5], [3, 1]]).astype(dtype)
     t = Tensor(values)
     assert t.min().item() == values.min() and t.max().item() == values.max()
-    np.testing.assert_array_equal(t.min(0).numpy(), values.min(0))
+    np.testing.assert_array_equal(t.amin(0).numpy(), values.min(0))
+    np.testing.assert_array_equal(t.min(0).values.numpy(), values.min(0))
+    np.testing.assert_array_equal(t.max(1).indices.numpy(), values.argmax(1))
 
 
 # ---- comparisons -------------------------------------------------------------------------------
@@ -350,10 +353,12 @@ def test_an_alias_and_its_name_together_raise():
         Tensor([1.0]).sum(axis=0, dim=0)
 
 
-def test_max_does_not_take_dim():
-    """torch's `max(dim=)` returns (values, indices); ours returns values, so `dim=` must not pass."""
-    with pytest.raises(TypeError):
-        Tensor([1.0]).max(dim=0)
+@pytest.mark.parametrize("dim", [(0, 1), 1.0, True])
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_and_min_take_one_int_dim(name, dim):
+    """Several axes are amax/amin's job (torch's max(dim) takes one int)."""
+    with pytest.raises(TypeError, match="one int"):
+        getattr(Tensor(np.zeros((2, 3))), name)(dim=dim)
 
 
 @pytest.mark.parametrize(

@@ -1,14 +1,62 @@
 """tinygrad_norm: a small tape-based autograd framework whose normalization and dropout kernels
 are Numba (CPU) and numba.cuda (GPU) code."""
 
-from . import backend, data, nn, optim
-from .autograd import enable_grad, is_grad_enabled, no_grad
-from .backend import get_backend_name, set_backend, use_backend
-from .creation import arange, full, ones, rand, randn, tensor, zeros
-from .gradcheck import GradcheckError, gradcheck
-from .random import manual_seed
-from .serialization import load, save
-from .tensor import Tensor, cat, stack, where
+import importlib.util
+
+if importlib.util.find_spec(f"{__name__}.kernels") is None:
+    # kernels/ becomes tinygrad_norm.kernels only through the install's package mapping
+    raise ImportError(
+        "tinygrad_norm.kernels is missing: this tinygrad_norm was imported from a checkout that is not installed. "
+        "Run `pip install -e .` in the checkout (an editable install maps kernels/ to tinygrad_norm.kernels), "
+        "or `pip install .` and run from another folder."
+    )
+
+from . import backend, data, nn, optim  # noqa: E402
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .backend import get_backend_name, set_backend, use_backend  # noqa: E402
+from .creation import (  # noqa: E402
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    from_numpy,
+    full,
+    full_like,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randn,
+    randn_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .dtypes import (  # noqa: E402
+    bool_,
+    complex64,
+    complex128,
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+)
+from .gradcheck import GradcheckError, gradcheck  # noqa: E402
+from .random import manual_seed  # noqa: E402
+from .serialization import load, save  # noqa: E402
+from .tensor import Tensor, where  # noqa: E402
+from .tensor_shape import cat, stack  # noqa: E402
+
+# torch's other names for the same dtypes; they are attributes of the package (`tn.float`), left out of
+# __all__ so that `from tinygrad_norm import *` does not shadow the builtins bool, float and int
+bool = bool_
+half, float, double = float16, float32, float64
+short, int, long = int16, int32, int64
+cfloat, cdouble = complex64, complex128
 
 __version__ = "0.1.0"
 
@@ -16,27 +64,47 @@ __all__ = [
     "GradcheckError",
     "Tensor",
     "arange",
+    "as_tensor",
     "backend",
     "cat",
+    "complex128",
+    "complex64",
     "data",
+    "empty",
+    "empty_like",
     "enable_grad",
+    "float16",
+    "float32",
+    "float64",
+    "from_numpy",
     "full",
+    "full_like",
     "get_backend_name",
     "gradcheck",
+    "int16",
+    "int32",
+    "int64",
+    "int8",
     "is_grad_enabled",
     "load",
     "manual_seed",
     "nn",
     "no_grad",
     "ones",
+    "ones_like",
     "optim",
     "rand",
+    "rand_like",
     "randn",
+    "randn_like",
     "save",
     "set_backend",
+    "set_grad_enabled",
     "stack",
     "tensor",
+    "uint8",
     "use_backend",
     "where",
     "zeros",
+    "zeros_like",
 ]

@@ -1,57 +1,125 @@
-"""The tape: differentiable ops as `Function` nodes, grad mode, and reverse-mode `backward`.
+"""The tape: differentiable ops as `Function` nodes, grad mode, version checks, and reverse-mode `backward`.
 
 Every op that runs with grad mode on and an input that requires grad becomes a node: it keeps its
-inputs, what its backward needs, and its position on the tape (a counter that grows as ops run).
-The output tensor owns its node, so dropping the output frees the graph; nothing global grows.
-`backward` gathers the nodes the output depends on and runs them from the newest position down,
-each exactly once, so a node sees the full gradient of its output before passing it on.
+inputs, the nodes that produced them (its edges, fixed when it runs), what its backward needs, and its
+position on the tape (a counter that grows as ops run). The output tensor owns its node, so dropping the
+output frees the graph; nothing global grows. `backward` gathers the nodes the output depends on and runs
+them from the newest position down, each exactly once, so a node sees the full gradient of its output
+before passing it on.
+
+Grad mode is per thread, as in torch: `no_grad` in one thread leaves every other thread recording, and
+a new thread starts with grad enabled.
+
+Version checks: an in-place op bumps its tensor's version counter (see tensor_inplace.py). A node notes
+the versions of the inputs (and output) whose values its backward reads, and its backward refuses to run
+once one of them has changed, since it would compute with the new values.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
+import threading
 from typing import Any
 
 _tape_position = itertools.count()
-_grad_enabled = True
+
+
+class _ThreadGradMode(threading.local):
+    enabled = True  # a class attribute: every thread, also one started later, begins with grad enabled
+
+
+_grad_mode = _ThreadGradMode()
 
 
 def is_grad_enabled() -> bool:
-    return _grad_enabled
+    """Whether ops in the current thread are recorded."""
+    return _grad_mode.enabled
 
 
-class _GradMode(contextlib.ContextDecorator):
-    """Sets grad mode inside a `with` block or a decorated function, and restores it after."""
+class _GradMode(contextlib.AbstractContextManager):
+    """Sets the current thread's grad mode inside a `with` block or a decorated function, and restores it."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
-        self.previous: list[bool] = []  # a stack: a decorated function may recurse into itself
+        self.previous: list[bool] = []  # a stack: the same object may be entered again before it exits
 
     def __enter__(self):
-        global _grad_enabled
-        self.previous.append(_grad_enabled)
-        _grad_enabled = self.enabled
+        self.previous.append(_grad_mode.enabled)
+        _grad_mode.enabled = self.enabled
 
     def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self.previous.pop()
+        _grad_mode.enabled = self.previous.pop()
+
+    def __call__(self, func):
+        """Decorate `func`; each call enters a fresh object, so calls in several threads never share a stack."""
+
+        @functools.wraps(func)
+        def with_grad_mode(*args, **kwargs):
+            with _GradMode(self.enabled):
+                return func(*args, **kwargs)
+
+        return with_grad_mode
 
 
-def _grad_mode(enabled: bool, func):
+def _grad_mode_for(enabled: bool, func):
     """A `_GradMode`, or `func` decorated with one when used bare as `@no_grad` (as torch allows)."""
     mode = _GradMode(enabled)
     return mode if func is None else mode(func)
 
 
 def no_grad(func=None):
-    """Ops inside record nothing on the tape (as `torch.no_grad`)."""
-    return _grad_mode(False, func)
+    """Ops inside record nothing on the tape (as `torch.no_grad`), in the current thread."""
+    return _grad_mode_for(False, func)
 
 
 def enable_grad(func=None):
     """Ops inside are recorded again, even within `no_grad` (as `torch.enable_grad`)."""
-    return _grad_mode(True, func)
+    return _grad_mode_for(True, func)
+
+
+class set_grad_enabled(_GradMode):  # noqa: N801  (torch's name; a class, usable as a function)
+    """`set_grad_enabled(False)` turns recording off for the current thread at once; used in a `with` block
+    or as a decorator it restores the previous mode afterwards (as torch)."""
+
+    def __init__(self, mode: bool):
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled: mode must be a bool, got {type(mode).__name__}")
+        super().__init__(mode)
+        self.previous.append(_grad_mode.enabled)
+        _grad_mode.enabled = mode
+
+    def __enter__(self):  # the mode was set by the constructor
+        pass
+
+    def __call__(self, func):
+        _grad_mode.enabled = self.previous.pop()  # as a decorator it sets the mode only inside calls
+        return super().__call__(func)
+
+
+_last_change_position = -1  # the tape position of the newest in-place change: older nodes need a version check
+
+
+class VersionCounter:
+    """How many in-place ops changed an array; tensors that share the array (views, `detach()`) share one."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def bump(self) -> None:
+        """Count one in-place change, and mark its place on the tape."""
+        global _last_change_position
+        self.value += 1
+        # a racing thread may store an older position: that only makes backward check more nodes
+        _last_change_position = next(_tape_position)
+
+
+def _version_of(tensor) -> int:
+    counter = tensor._version_counter
+    return 0 if counter is None else counter.value
 
 
 class Function:
@@ -59,10 +127,23 @@ class Function:
     what `backward` needs; `backward` maps the output's gradient to one gradient per input
     (None where an input needs none): fresh arrays, or views of `grad`, never an array kept elsewhere.
     `self.xp` is the array module of the inputs (numpy or CuPy),
-    `self.needs_input_grad` says which inputs want a gradient."""
+    `self.needs_input_grad` says which inputs want a gradient.
+
+    `saved_inputs` lists the inputs whose arrays the node depends on after forward (None: all of them):
+    those `backward` reads, and for a view op the input whose array its output shows. `saves_output` says
+    whether `backward` reads the output. Their versions are noted when the op runs and checked before
+    `backward` runs. `is_view` marks ops whose output may share the input's array (and then its version
+    counter).
+    """
+
+    saved_inputs: tuple[int, ...] | None = None
+    saves_output = False
+    is_view = False
+    saved_versions: tuple[int, ...] = ()  # per input, its version when the op ran (unless saved_inputs is ())
 
     position: int
     inputs: tuple
+    parents: tuple
     needs_input_grad: tuple[bool, ...]
     released = False
 
@@ -77,17 +158,56 @@ class Function:
         """Run the op on tensors and, when grad mode is on and an input requires grad, record it."""
         fn = cls()
         fn.xp = inputs[0].xp
-        data = fn.forward(*[t.data for t in inputs], **kwargs)
+        data = fn.forward(*[t._data for t in inputs], **kwargs)
         if not data.ndim:  # numpy turns 0-d results into scalars; a tensor's data stays an array
             data = fn.xp.asarray(data)
-        requires_grad = _grad_enabled and any(t.requires_grad for t in inputs)
+        needs_input_grad = tuple([t.requires_grad for t in inputs]) if _grad_mode.enabled else ()
+        requires_grad = True in needs_input_grad
         out = inputs[0]._from_array(data, requires_grad)  # a plain Tensor, also for a subclass input
+        if cls.is_view:
+            out._share_versions(inputs[0])
         if requires_grad:
-            fn.inputs = inputs
-            fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
+            fn.inputs, fn.needs_input_grad = inputs, needs_input_grad
+            fn.parents = tuple([t._ctx for t in inputs])  # fixed now: a later in-place op gives a tensor a new node
+            if cls.saved_inputs != ():
+                fn.saved_versions = tuple([_version_of(t) for t in inputs])
+            if cls.saves_output:
+                fn.output_counter = out._shared_counter()
+                fn.output_version = fn.output_counter.value
             fn.position = next(_tape_position)
             out._ctx = fn
         return out
+
+    def check_versions(self) -> None:
+        """Raise torch's error when a value that `backward` reads was changed in place after this op ran."""
+        for i in range(len(self.inputs)) if self.saved_inputs is None else self.saved_inputs:
+            tensor, expected = self.inputs[i], self.saved_versions[i]
+            if _version_of(tensor) != expected:
+                which = f" [{tensor.dtype} tensor of shape {tensor.shape}], which is input {i} of"
+                self._version_error(which, tensor._version, expected)
+        if self.saves_output and self.output_counter.value != self.output_version:
+            self._version_error(" its output, output 0 of", self.output_counter.value, self.output_version)
+
+    def _version_error(self, which: str, version: int, expected: int) -> None:
+        raise RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an inplace operation:"
+            f"{which} {self.name()}, is at version {version}; expected version {expected} instead. "
+            "Use an out-of-place op, or clone() the value before changing it, where it is still needed."
+        )
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """The nodes this one sends gradients to, as torch: per input `(its node, 0)`, `(AccumulateGrad, 0)`
+        for a leaf that requires grad, `(None, 0)` otherwise. Empty once backward has freed the node."""
+        if self.released:
+            return ()
+        return tuple(
+            (parent if parent is not None else AccumulateGrad(t) if needed else None, 0)
+            for t, parent, needed in zip(self.inputs, self.parents, self.needs_input_grad)
+        )
 
     def release(self) -> None:
         """Drop saved arrays and inputs once backward has used them."""
@@ -95,7 +215,21 @@ class Function:
         self.released = True
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} at tape position {getattr(self, 'position', '?')}>"
+        return f"<{self.name()} at tape position {getattr(self, 'position', '?')}>"
+
+
+class AccumulateGrad:
+    """The end of a path in `next_functions`: the leaf tensor whose `.grad` receives the gradient."""
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.next_functions = ()
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad of a leaf of shape {self.variable.shape}>"
 
 
 def _graph_nodes(root: Function) -> list[Function]:
@@ -112,7 +246,7 @@ def _graph_nodes(root: Function) -> list[Function]:
                 "backward. Pass retain_graph=True to the first backward() to keep them."
             )
         seen[id(fn)] = fn
-        stack.extend(t._ctx for t in fn.inputs if t._ctx is not None)
+        stack.extend(parent for parent in fn.parents if parent is not None)
     return sorted(seen.values(), key=lambda fn: fn.position, reverse=True)
 
 
@@ -123,7 +257,7 @@ def _accumulate_grad(tensor, grad, owned: bool = False) -> None:
         owned = owned and grad.dtype == tensor.dtype and getattr(grad.flags, "writeable", True)
         tensor.grad = tensor._from_array(grad if owned else tensor.xp.array(grad, dtype=tensor.dtype), False)
     else:
-        tensor.grad.data += grad
+        tensor.grad._data += grad
 
 
 def run_backward(root, grad, retain_graph: bool = False) -> None:
@@ -133,7 +267,11 @@ def run_backward(root, grad, retain_graph: bool = False) -> None:
         return
     grads = {id(root._ctx): grad}
     retained = {id(root._ctx): root} if root._retains_grad else {}
-    for fn in _graph_nodes(root._ctx):
+    nodes = _graph_nodes(root._ctx)
+    for fn in nodes:  # before any gradient lands anywhere, so a refused backward changes nothing
+        if fn.position < _last_change_position and (fn.saved_versions or fn.saves_output):
+            fn.check_versions()
+    for fn in nodes:
         grad = grads.pop(id(fn), None)
         if grad is None:  # no path from root carries a gradient here (e.g. an input without grad)
             continue
@@ -142,17 +280,17 @@ def run_backward(root, grad, retain_graph: bool = False) -> None:
         input_grads = fn.backward(grad)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
-        for tensor, input_grad, needed in zip(fn.inputs, input_grads, fn.needs_input_grad):
+        for tensor, parent, input_grad, needed in zip(fn.inputs, fn.parents, input_grads, fn.needs_input_grad):
             if not needed or input_grad is None:
                 continue
-            if tensor._ctx is None:
+            if parent is None:
                 # a backward returns fresh arrays or views of `grad`: only a fresh one, given once, is owned
                 owned = not fn.xp.may_share_memory(input_grad, grad) and sum(g is input_grad for g in input_grads) == 1
                 _accumulate_grad(tensor, input_grad, owned)
                 continue
-            key = id(tensor._ctx)
+            key = id(parent)
             grads[key] = grads[key] + input_grad if key in grads else input_grad
-            if tensor._retains_grad:
+            if tensor._retains_grad and tensor._ctx is parent:
                 retained[key] = tensor
         if not retain_graph:
             fn.release()

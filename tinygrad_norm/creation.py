@@ -1,13 +1,17 @@
-"""Tensor constructors with torch's names: `tensor`, `zeros`, `ones`, `full`, `randn`, `rand`, `arange`.
+"""Tensor constructors with torch's names: `tensor`, `zeros`, `ones`, `full`, `randn`, `rand`, `arange`, their
+`*_like` forms, and `from_numpy`/`as_tensor`, which share a numpy array instead of copying it.
 Float tensors default to float32; random ones draw from the framework's generator (`manual_seed`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from .dtypes import as_dtype
+from ._arguments import size_args
+from .dtypes import as_dtype, check_numeric
 from .random import generator
-from .tensor import Tensor, shape_args
+from .tensor import Tensor
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
@@ -19,26 +23,31 @@ def _float_dtype(dtype) -> np.dtype:
 
 
 def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor._from_array(np.zeros(shape_args(shape), _float_dtype(dtype)), requires_grad)
+    return Tensor._from_array(np.zeros(size_args(shape), _float_dtype(dtype)), requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor._from_array(np.ones(shape_args(shape), _float_dtype(dtype)), requires_grad)
+    return Tensor._from_array(np.ones(size_args(shape), _float_dtype(dtype)), requires_grad)
+
+
+def empty(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uninitialized values (whatever the memory held)."""
+    return Tensor._from_array(np.empty(size_args(shape), _float_dtype(dtype)), requires_grad)
 
 
 def full(shape, fill_value: float, dtype=None, requires_grad: bool = False) -> Tensor:
     """The dtype defaults to the fill value's: float32 for a float, int64 for an int, bool (as torch.full)."""
     dtype = as_dtype(dtype) or Tensor(fill_value).dtype
-    return Tensor._from_array(np.full(shape_args((shape,)), fill_value, dtype), requires_grad)
+    return Tensor._from_array(np.full(size_args((shape,)), fill_value, dtype), requires_grad)
 
 
 def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    data = generator().standard_normal(shape_args(shape)).astype(_float_dtype(dtype))
+    data = generator().standard_normal(size_args(shape)).astype(_float_dtype(dtype))
     return Tensor._from_array(data, requires_grad)
 
 
 def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    data = generator().random(shape_args(shape)).astype(_float_dtype(dtype))
+    data = generator().random(size_args(shape)).astype(_float_dtype(dtype))
     return Tensor._from_array(data, requires_grad)
 
 
@@ -50,3 +59,69 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     if dtype is not None or data.dtype.kind == "f":
         data = data.astype(_float_dtype(dtype))
     return Tensor._from_array(data, requires_grad)
+
+
+# ---- shaped like another tensor: its shape, and its dtype unless `dtype` is given ----------------------
+
+
+def _like(input: Tensor, dtype, name: str) -> tuple[tuple[int, ...], np.dtype]:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(input).__name__}")
+    return input.shape, as_dtype(dtype) or input.dtype
+
+
+def zeros_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor._from_array(np.zeros(*_like(input, dtype, "zeros_like")), requires_grad)
+
+
+def ones_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor._from_array(np.ones(*_like(input, dtype, "ones_like")), requires_grad)
+
+
+def empty_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor._from_array(np.empty(*_like(input, dtype, "empty_like")), requires_grad)
+
+
+def full_like(input: Tensor, fill_value: float, dtype=None, requires_grad: bool = False) -> Tensor:
+    """`fill_value` in the input's dtype (as torch: full_like of an int64 tensor with 2.7 holds 2)."""
+    shape, dtype = _like(input, dtype, "full_like")
+    return Tensor._from_array(np.full(shape, fill_value, dtype), requires_grad)
+
+
+def _random_like(input: Tensor, dtype, name: str) -> tuple[tuple[int, ...], np.dtype]:
+    shape, dtype = _like(input, dtype, name)
+    if dtype.kind != "f":
+        raise TypeError(f"{name}() draws floating point values, got dtype {dtype}")
+    return shape, dtype
+
+
+def randn_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    shape, dtype = _random_like(input, dtype, "randn_like")
+    return Tensor._from_array(generator().standard_normal(shape).astype(dtype), requires_grad)
+
+
+def rand_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    shape, dtype = _random_like(input, dtype, "rand_like")
+    return Tensor._from_array(generator().random(shape).astype(dtype), requires_grad)
+
+
+# ---- sharing a numpy array ---------------------------------------------------------------------------
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor on `array` itself, with its dtype: writes to either show in the other (as torch.from_numpy)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    check_numeric(array.dtype, "from_numpy: the array")
+    return Tensor._from_array(array, False)
+
+
+def as_tensor(data: Any, dtype=None) -> Tensor:
+    """`data` as a tensor without copying when it can: a Tensor of that dtype is returned as it is, a numpy
+    array of that dtype is shared (as from_numpy); anything else is converted as `tensor(data, dtype=dtype)`."""
+    dtype = as_dtype(dtype)
+    if isinstance(data, Tensor):
+        return data.to(dtype) if dtype is not None else data
+    if isinstance(data, np.ndarray) and dtype in (None, data.dtype):
+        return from_numpy(data)
+    return Tensor(data, dtype=dtype)

@@ -1,48 +1,33 @@
 """`Tensor`: an array (numpy, or CuPy on a GPU) with reverse-mode autograd on the tape.
 
 Every method that computes is a thin call into `ops/`: the gradient rules live there, forward
-beside backward. Derived ops (`a - b`, `a / b`, `mean`, `var`) are compositions. Constructors
-(`zeros`, `randn`, ...) live in `creation.py`, dtype rules in `dtypes.py`.
+beside backward. Derived ops (`a - b`, `a / b`, `mean`, `var`) are compositions. The methods are grouped
+by theme: this file holds construction, attributes, conversions, operators and element-wise math;
+tensor_shape.py the shape methods, tensor_reduce.py the reductions, tensor_inplace.py the in-place ops and
+version counters. Constructors (`zeros`, `randn`, ...) live in `creation.py`, dtype rules in `dtypes.py`.
 """
 
 from __future__ import annotations
 
-import functools
-import math
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from . import autograd
-from .dtypes import as_dtype, check_grad_dtype, parse_to_args, promote
+from .dtypes import as_dtype, check_grad_dtype, check_numeric, parse_to_args, promote
 from .ops import elementwise as E
 from .ops import movement as M
-from .ops import reduce as R
 from .ops.matmul import MatMul
-
-Axis = int | Sequence[int] | None
+from .tensor_inplace import InPlaceMethods
+from .tensor_reduce import ReductionMethods
+from .tensor_shape import ShapeMethods
 
 
 def array_module(array) -> Any:
     """numpy for numpy arrays, cupy for CuPy arrays."""
     return sys.modules["cupy"] if type(array).__module__.startswith("cupy") else np
-
-
-def _torch_keywords(method):
-    """Also accept torch's `dim=` and `keepdim=` for `axis=` and `keepdims=`."""
-
-    @functools.wraps(method)
-    def accepting_torch_keywords(*args, **kwargs):
-        for torch_name, name in (("dim", "axis"), ("keepdim", "keepdims")):
-            if torch_name in kwargs:
-                if name in kwargs:
-                    raise TypeError(f"{method.__name__}() got both {name}= and its alias {torch_name}=")
-                kwargs[name] = kwargs.pop(torch_name)
-        return method(*args, **kwargs)
-
-    return accepting_torch_keywords
 
 
 class _Size(int):
@@ -58,24 +43,31 @@ class _Size(int):
         return self.shape if dim is None else self.shape[dim]
 
 
-class Tensor:
+class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
     """An n-dimensional array that records the ops applied to it so `backward()` can differentiate.
 
-    `Tensor(data, requires_grad=False, dtype=None)`: `data` is an array, a nested list or a scalar.
-    Python floats become float32 (as in torch); numpy arrays keep their dtype, so float64 is kept;
-    integers stay integer (int64 for Python ints) and cannot require grad.
+    `Tensor(data, requires_grad=False, dtype=None)`: `data` is an array, a nested list or a scalar of
+    numbers (bool, integer, floating or complex; anything else is a TypeError). Python floats become
+    float32 (as in torch); numpy arrays keep their dtype, so float64 is kept; integers stay integer
+    (int64 for Python ints) and cannot require grad. The data is copied (`from_numpy` shares it).
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_ctx", "_retains_grad", "__weakref__")
+    __slots__ = ("_data", "requires_grad", "grad", "_ctx", "_retains_grad", "_version_counter", "_base", "__weakref__")
     __array_priority__ = 1000  # so `ndarray op Tensor` defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         dtype = as_dtype(dtype)
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         if array_module(data) is np:
             from_python = not isinstance(data, np.ndarray | np.generic)
-            data = np.array(data, dtype=dtype)
+            if from_python:
+                data = np.array(data)
+                check_numeric(data.dtype, "tensor data")
+                data = data if dtype is None else data.astype(dtype, copy=False)
+            else:
+                check_numeric(data.dtype, "tensor data")
+                data = np.array(data, dtype=dtype)
             if dtype is None and from_python and data.dtype == np.float64:
                 data = data.astype(np.float32)
         elif dtype is not None:
@@ -84,11 +76,13 @@ class Tensor:
 
     def _init(self, data, requires_grad: bool) -> None:
         check_grad_dtype(data.dtype, requires_grad)
-        self.data = data
+        self._data = data
         self.requires_grad = bool(requires_grad)
         self.grad: Tensor | None = None
         self._ctx: autograd.Function | None = None
         self._retains_grad = False
+        self._version_counter: autograd.VersionCounter | None = None  # made by the first in-place op or view
+        self._base: Tensor | None = None  # the tensor whose array this one views
 
     @staticmethod
     def _from_array(data, requires_grad: bool) -> Tensor:
@@ -98,30 +92,56 @@ class Tensor:
         out._init(data, requires_grad)
         return out
 
+    # ---- the array -----------------------------------------------------------------------------
+
+    @property
+    def data(self):
+        """The underlying array (numpy, or CuPy on a GPU), shared, not copied: writing into it changes the
+        tensor, unseen by autograd (as torch's `.data`).
+
+        Assigning replaces the array: a Tensor (its array is taken, shared) or an array of the same shape.
+        The dtype may change, as torch allows, to any numeric dtype (a floating one while the tensor
+        requires grad); anything else raises at once."""
+        return self._data
+
+    @data.setter
+    def data(self, value) -> None:
+        array = value._data if isinstance(value, Tensor) else value
+        if not isinstance(array, np.ndarray) and array_module(array) is np:
+            raise TypeError(f"data must be a Tensor or an array, got {type(value).__name__}")
+        if array.shape != self._data.shape:
+            raise ValueError(f"data must keep the tensor's shape {self.shape}, got shape {array.shape}")
+        check_numeric(array.dtype, "data")
+        check_grad_dtype(array.dtype, self.requires_grad)
+        self._data = array
+
     # ---- attributes ----------------------------------------------------------------------------
 
     @property
     def xp(self):
-        return array_module(self.data)
+        return array_module(self._data)
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
 
     @property
     def size(self) -> _Size:
-        return _Size(self.data.shape)
+        return _Size(self._data.shape)
 
     def numel(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def device(self) -> str:
@@ -132,23 +152,39 @@ class Tensor:
         return self._ctx is None
 
     @property
-    def T(self) -> Tensor:
-        return self.permute(*reversed(range(self.ndim)))
+    def grad_fn(self) -> autograd.Function | None:
+        """The node that made this tensor (None for a leaf); `grad_fn.next_functions` leads on, as torch."""
+        return self._ctx
+
+    # ---- conversions and copies ----------------------------------------------------------------
 
     def numpy(self) -> np.ndarray:
-        return self.data if self.xp is np else self.data.get()
+        return self._data if self.xp is np else self._data.get()
 
     def item(self):
-        if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, this one has {self.data.size}")
-        return self.data.reshape(()).item()
+        if self._data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, this one has {self._data.size}")
+        return self._data.reshape(()).item()
 
     def tolist(self):
         return self.numpy().tolist()
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph."""
-        return Tensor._from_array(self.data, False)
+        """The same array (and version counter), cut from the graph."""
+        out = Tensor._from_array(self._data, False)
+        out._version_counter = self._shared_counter()
+        return out
+
+    def detach_(self) -> Tensor:
+        """Cut this tensor from the graph, in place: it becomes a leaf that does not require grad."""
+        if self._base is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self._ctx, self.requires_grad = None, False
+        return self
+
+    def clone(self) -> Tensor:
+        """A copy in a fresh array, differentiable: the gradient passes back to this tensor."""
+        return M.Clone.apply(self)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if not self.is_leaf:
@@ -213,12 +249,12 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad and has no graph")
         if grad is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(
                     f"backward() without `grad` needs a scalar output; this one has shape {self.shape}. "
                     "Pass grad= a tensor of the output's shape."
                 )
-            grad_data = self.xp.ones_like(self.data)
+            grad_data = self.xp.ones_like(self._data)
         else:
             grad_data = grad.data if isinstance(grad, Tensor) else self.xp.asarray(grad, dtype=self.dtype)
             if grad_data.shape != self.shape:
@@ -330,6 +366,8 @@ class Tensor:
         return E.Abs.apply(self)
 
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
+        if min is None and max is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
         return E.Clip.apply(self, min=min, max=max)
 
     clamp = clip
@@ -351,133 +389,6 @@ class Tensor:
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         return E.GELU.apply(self, approximate=approximate)
 
-    # ---- reductions ----------------------------------------------------------------------------
-
-    @_torch_keywords
-    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return R.Sum.apply(self, axis=axis, keepdims=keepdims)
-
-    @_torch_keywords
-    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return self.sum(axis, keepdims) * _reciprocal(_count(self, axis))
-
-    @_torch_keywords
-    def var(
-        self, axis: Axis = None, correction: float = 1, keepdims: bool = False, *, unbiased: bool | None = None
-    ) -> Tensor:
-        """Σ (x - mean)² / (n - correction); torch's older `unbiased=` means correction=1 (True) or 0 (False)."""
-        if unbiased is not None:
-            correction = int(unbiased)
-        centered = self - self.mean(axis, keepdims=True)
-        return (centered * centered).sum(axis, keepdims) * _reciprocal(_count(self, axis) - correction)
-
-    @_torch_keywords
-    def std(
-        self, axis: Axis = None, correction: float = 1, keepdims: bool = False, *, unbiased: bool | None = None
-    ) -> Tensor:
-        return self.var(axis, correction, keepdims, unbiased=unbiased).sqrt()
-
-    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        """The maximum values, as torch.amax. No `dim=` alias: torch's `max(dim=)` returns (values, indices)."""
-        return R.Max.apply(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return R.Min.apply(self, axis=axis, keepdims=keepdims)
-
-    @_torch_keywords
-    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return Tensor._from_array(self.data.argmax(axis=axis, keepdims=keepdims), False)
-
-    @_torch_keywords
-    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return Tensor._from_array(self.data.argmin(axis=axis, keepdims=keepdims), False)
-
-    @_torch_keywords
-    def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return R.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
-
-    @_torch_keywords
-    def softmax(self, axis: int = -1) -> Tensor:
-        return R.Softmax.apply(self, axis=axis)
-
-    @_torch_keywords
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        return R.LogSoftmax.apply(self, axis=axis)
-
-    # ---- shape ---------------------------------------------------------------------------------
-
-    def reshape(self, *shape) -> Tensor:
-        shape = shape_args(shape)
-        return self if shape == self.shape else M.Reshape.apply(self, shape=shape)
-
-    view = reshape
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        if self.ndim == 0:
-            return self.reshape(1)
-        start, end = R.normalize_dim(start_dim, self.ndim), R.normalize_dim(end_dim, self.ndim)
-        return self.reshape(*self.shape[:start], -1, *self.shape[end + 1 :])
-
-    def permute(self, *axes) -> Tensor:
-        axes = tuple(R.normalize_dim(a, self.ndim) for a in shape_args(axes))
-        if sorted(axes) != list(range(self.ndim)):
-            raise ValueError(f"permute: axes {axes} are not a permutation of {self.ndim} dimensions")
-        return M.Permute.apply(self, axes=axes)
-
-    def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
-        axes = list(range(self.ndim))
-        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return self.permute(*axes)
-
-    def unsqueeze(self, dim: int) -> Tensor:
-        dim = R.normalize_dim(dim, self.ndim + 1)
-        return self.reshape(*self.shape[:dim], 1, *self.shape[dim:])
-
-    def squeeze(self, dim: Axis = None) -> Tensor:
-        """Drop the size-1 axes among `dim` (all axes when None); axes of another size stay (as torch)."""
-        axes = R.normalize_axis(dim, self.ndim)
-        return self.reshape(*(n for i, n in enumerate(self.shape) if not (i in axes and n == 1)))
-
-    def expand(self, *shape) -> Tensor:
-        shape = shape_args(shape)
-        lead = len(shape) - self.ndim
-        shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
-        return M.Expand.apply(self, shape=shape)
-
-    def pad(self, pad_width, value: float = 0.0) -> Tensor:
-        """Constant padding with numpy's `pad_width`: ((before, after), ...) per axis."""
-        pad_width = tuple(tuple(p) for p in np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (self.ndim, 2)))
-        return M.Pad.apply(self, pad_width=pad_width, value=value)
-
-    def __getitem__(self, index) -> Tensor:
-        return M.GetItem.apply(self, index=_index_arrays(index))
-
-
-def _count(t: Tensor, axis: Axis) -> int:
-    axes = R.normalize_axis(axis, t.ndim)
-    return int(np.prod([t.shape[a] for a in axes], dtype=np.int64))
-
-
-def _reciprocal(count: int) -> float:
-    """1/count for a mean's divisor; inf when count <= 0, so the result is nan or inf as torch's x/0."""
-    return 1.0 / count if count > 0 else math.inf
-
-
-def shape_args(shape) -> tuple[int, ...]:
-    """Accept both f(2, 3) and f((2, 3))."""
-    if len(shape) == 1 and isinstance(shape[0], Sequence | np.ndarray):
-        shape = shape[0]
-    return tuple(int(n) for n in shape)
-
-
-def _index_arrays(index):
-    """Tensors inside an index become their arrays."""
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    return index
-
 
 # ---- module-level ops ------------------------------------------------------------------------
 
@@ -488,12 +399,3 @@ def where(condition, a, b) -> Tensor:
     condition = like.xp.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
     return E.Where.apply(Tensor._from_array(condition, False), *promote(like._operand(a), like._operand(b)))
 
-
-@_torch_keywords
-def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    return M.Cat.apply(*promote(*tensors), axis=axis)
-
-
-@_torch_keywords
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    return M.Stack.apply(*promote(*tensors), axis=axis)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import __version__
 from . import demo, evaluate, train
 from .errors import UsageError
 
@@ -32,6 +33,7 @@ class _Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     top = _Parser(prog="tinygrad-norm", description="Train small networks with tinygrad_norm.")
+    top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = top.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module, summary) in COMMANDS.items():
         module.add_arguments(commands.add_parser(name, help=summary, description=summary))

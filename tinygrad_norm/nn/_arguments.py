@@ -1,4 +1,10 @@
-"""Checks for layer constructor arguments, with errors that name the argument and what was expected."""
+"""Checks for layer arguments and inputs, with errors that name the argument and what was expected.
+
+The dtype rule, one for every layer (torch's): a layer computes in its parameters' and buffers' dtype, and an
+input of another dtype is an error, never a silent cast. Cast one side first: `x.to(tn.float32)` or
+`layer.to(tn.float64)` (or `layer.double()`). Layers without floating state (dropout, pooling, activations,
+a norm without affine parameters or running statistics) take any floating input.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,20 @@ def check_int(name: str, value: Any, minimum: int | None = None) -> int:
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
     return int(value)
+
+
+def check_input_dtype(name: str, input: Tensor, **state: Tensor | None) -> None:
+    """Raise unless `input` is floating and has the dtype of every given parameter or buffer (torch raises
+    RuntimeError here too: "expected ... same dtype")."""
+    if input.dtype.kind not in "fc":
+        raise RuntimeError(f"{name}: expected a floating point input, got dtype {input.dtype}")
+    for state_name, tensor in state.items():
+        if tensor is not None and tensor.dtype != input.dtype:
+            raise RuntimeError(
+                f"{name}: expected the input to have the same dtype as {state_name} ({tensor.dtype}), but got "
+                f"input of dtype {input.dtype}; cast the input with .to({tensor.dtype}) or the layer with "
+                f".to({input.dtype})"
+            )
 
 
 def check_pair(name: str, value: Any, minimum: int) -> tuple[int, int]:

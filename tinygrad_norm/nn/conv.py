@@ -8,7 +8,7 @@ from ..ops.conv import Conv2d as Conv2dOp
 from ..ops.windows import Padding, Pair
 from ..tensor import Tensor
 from . import init
-from ._arguments import check_choice, check_image_batch, check_int, check_pair, check_window_fits
+from ._arguments import check_choice, check_image_batch, check_input_dtype, check_int, check_pair, check_window_fits
 from .module import Module, Parameter
 
 
@@ -39,6 +39,7 @@ def conv2d(
     """2-D cross-correlation of input (N, C, H, W) or (C, H, W) with weight (O, C/groups, KH, KW),
     plus bias (O,): output (N, O, OH, OW) with OH = (H + 2·ph - dh(KH-1) - 1)//sh + 1."""
     x, unbatched = check_image_batch("conv2d", input)
+    check_input_dtype("conv2d", input, weight=weight, bias=bias)
     stride, dilation = check_pair("stride", stride, 1), check_pair("dilation", dilation, 1)
     groups = check_int("groups", groups, 1)
     if weight.ndim != 4:

@@ -9,12 +9,16 @@ Difference from torch: `inplace=True` is accepted for compatibility but the resu
 
 from __future__ import annotations
 
+import numbers
+
 from ..ops import dropout as ops
 from ..tensor import Tensor
 from .module import Module
 
 
 def _check_p(p: float) -> None:
+    if not isinstance(p, numbers.Real):
+        raise TypeError(f"dropout probability must be a number, got {type(p).__name__} {p!r}")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 

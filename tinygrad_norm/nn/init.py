@@ -1,7 +1,8 @@
 """Weight initialization with torch.nn.init's names, signatures, gains and fans.
 
-Each function fills a tensor in place (outside the graph) from `tinygrad_norm.random.generator()`,
-in the tensor's dtype, and returns it. For a weight of shape (out, in, *kernel):
+Each function fills a tensor in place under `no_grad` with the tensor's in-place ops (`uniform_`,
+`normal_`, `fill_`, `zero_`: draws from `tinygrad_norm.random.generator()`, in the tensor's dtype), and
+returns it. For a weight of shape (out, in, *kernel):
 fan_in = in·prod(kernel), fan_out = out·prod(kernel).
 """
 
@@ -9,9 +10,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from ..random import generator
+from ..autograd import no_grad
 from ..tensor import Tensor
 
 _LINEAR_NAMES = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
@@ -50,31 +49,30 @@ def _fan(tensor: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _fill(tensor: Tensor, values: np.ndarray | float) -> Tensor:
-    tensor.data[...] = tensor.xp.asarray(values, dtype=tensor.dtype)
-    return tensor
-
-
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with draws from U(a, b)."""
-    return _fill(tensor, generator().uniform(a, b, tensor.shape))
+    with no_grad():
+        return tensor.uniform_(a, b)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill with draws from N(mean, std²)."""
-    return _fill(tensor, generator().normal(mean, std, tensor.shape))
+    with no_grad():
+        return tensor.normal_(mean, std)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    return _fill(tensor, val)
+    with no_grad():
+        return tensor.fill_(val)
 
 
 def ones_(tensor: Tensor) -> Tensor:
-    return _fill(tensor, 1.0)
+    return constant_(tensor, 1.0)
 
 
 def zeros_(tensor: Tensor) -> Tensor:
-    return _fill(tensor, 0.0)
+    with no_grad():
+        return tensor.zero_()
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:

@@ -6,15 +6,17 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import no_grad
 from ..ops.embedding import EmbeddingLookup
 from ..tensor import Tensor
 from . import init
-from ._arguments import check_int
+from ._arguments import check_input_dtype, check_int
 from .module import Module, Parameter
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """y = x Wᵀ + b for x (*, in), W (out, in), b (out,)."""
+    """y = x Wᵀ + b for x (*, in), W (out, in), b (out,); x must have W's dtype (see _arguments.py)."""
+    check_input_dtype("linear", input, weight=weight, bias=bias)
     out = input @ weight.T  # (*, out)
     return out if bias is None else out + bias
 
@@ -112,7 +114,8 @@ class Embedding(Module):
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            with no_grad():
+                self.weight[self.padding_idx].fill_(0)
 
     def forward(self, input: Tensor | Any) -> Tensor:
         return embedding(input, self.weight, self.padding_idx)

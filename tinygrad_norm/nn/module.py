@@ -11,21 +11,22 @@ returns views that follow later training); there are no hooks, and `to()` casts 
 
 from __future__ import annotations
 
-from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
+from ..autograd import no_grad
 from ..dtypes import parse_to_args
 from ..tensor import Tensor
+from .state_dict import IncompatibleKeys, convert
 
 
 class Parameter(Tensor):
     """A tensor that a module trains: assigning one to a module attribute registers it.
 
-    `Parameter(data, requires_grad=True)` shares the array of a Tensor argument (as torch does) and
-    converts anything else like `Tensor(data)` (Python floats become float32).
+    `Parameter(data, requires_grad=True)` shares the array (and version counter) of a Tensor argument, as
+    torch does, and converts anything else like `Tensor(data)` (Python floats become float32).
     """
 
     __slots__ = ()
@@ -33,22 +34,12 @@ class Parameter(Tensor):
     def __init__(self, data: Any = None, requires_grad: bool = True):
         if data is None:
             data = np.empty(0, np.float32)
-        array = data.data if isinstance(data, Tensor) else Tensor(data).data
-        self._init(array, requires_grad)
+        tensor = data if isinstance(data, Tensor) else Tensor(data)
+        self._init(tensor.data, requires_grad)
+        self._version_counter = tensor._shared_counter()
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
-
-
-class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
-    """What `load_state_dict` returns: keys the module expected but did not get, and keys it did not know."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return super().__repr__()
 
 
 def _check_name(name: Any, kind: str) -> None:
@@ -62,18 +53,6 @@ def _addindent(text: str, spaces: int) -> str:
     """Indent every line but the first (how torch nests child reprs)."""
     first, *rest = text.split("\n")
     return "\n".join([first] + [" " * spaces + line for line in rest])
-
-
-def _as_array(value: Any) -> np.ndarray:
-    """A state-dict value as an array: our Tensors, numpy arrays, torch tensors (anything with
-    `.detach()`/`.numpy()` or `__array__`)."""
-    if isinstance(value, Tensor):
-        return value.numpy()
-    if hasattr(value, "detach"):
-        value = value.detach()
-    if hasattr(value, "numpy") and not isinstance(value, np.ndarray | np.generic):
-        value = value.numpy()
-    return np.asarray(value)
 
 
 class Module:
@@ -316,12 +295,13 @@ class Module:
         themselves with `keep_vars=True`)."""
         return {key: t if keep_vars else t.numpy().copy() for key, t in self._state_tensors().items()}
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> _IncompatibleKeys:
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy `state_dict`'s values into this module's parameters and buffers, cast to their dtypes.
 
-        Every key and shape is checked before anything is copied: missing and unexpected keys (when
-        `strict`) and shape mismatches (always) raise one RuntimeError listing all of them, and the
-        module is left unchanged. Returns (missing_keys, unexpected_keys).
+        All or nothing: every value is converted and checked first (see state_dict.py): missing and
+        unexpected keys (when `strict`), wrong shapes and values the target cannot hold (always) raise one
+        RuntimeError listing all of them, and the module is left unchanged. Returns (missing_keys,
+        unexpected_keys).
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
@@ -330,15 +310,11 @@ class Module:
         unexpected = [key for key in state_dict if key not in targets]
         arrays, errors = {}, []
         for key, target in targets.items():
-            if key not in state_dict:
-                continue
-            array = _as_array(state_dict[key])
-            if array.shape != target.shape:
-                errors.append(
-                    f"size mismatch for {key}: copying a param with shape {array.shape} from checkpoint, "
-                    f"the shape in current model is {target.shape}."
-                )
-            arrays[key] = array
+            if key in state_dict:
+                try:
+                    arrays[key] = convert(key, state_dict[key], target)
+                except ValueError as refused:
+                    errors.append(str(refused))
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
@@ -346,10 +322,11 @@ class Module:
                 errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
-        for key, array in arrays.items():
-            target = targets[key]
-            target.data[...] = target.xp.asarray(array)
-        return _IncompatibleKeys(missing, unexpected)
+        with no_grad():
+            for key, array in arrays.items():
+                target = targets[key]
+                target.copy_(Tensor._from_array(target.xp.asarray(array), False))
+        return IncompatibleKeys(missing, unexpected)
 
     # ---- printing --------------------------------------------------------------------------------
 

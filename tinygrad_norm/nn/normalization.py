@@ -1,176 +1,18 @@
-"""Normalization layers and their functional forms, with torch.nn's names, defaults and state_dict keys.
-
-Every form views its input as three axes and calls one norm op from ops/norm.py, which calls the active
-backend's fused kernels; nothing here computes a statistic.
-
-    batch_norm     (N, C, *)   -> (N, C, S)              statistics per channel         BatchNorm
-    layer_norm     (*, D1..Dk) -> (M, D1*..*Dk, 1)       statistics per row             RowNorm, 1 group
-    rms_norm       (*, D1..Dk) -> (M, D1*..*Dk, 1)       root mean square per row       RowNorm, not centered
-    group_norm     (N, C, *)   -> (N, C, S)              statistics per (n, group)      RowNorm, G groups
-    instance_norm  (N, C, *)   -> (N, C, S)              statistics per (n, c)          RowNorm, C groups
-"""
+"""Normalization layers with torch.nn's names, defaults and state_dict keys, each calling its functional form
+in nn/norms.py (which views the input as three axes and calls one fused norm op)."""
 
 from __future__ import annotations
 
-import math
-import numbers
 import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
-from ..ops.norm import BatchNorm, RowNorm
 from ..tensor import Tensor
 from . import init
 from ._arguments import check_int
 from .module import Module, Parameter
-
-# ---- functional forms ---------------------------------------------------------------------------------------
-
-
-def _affine_args(weight: Tensor | None, bias: Tensor | None) -> tuple[tuple[Tensor, ...], dict[str, bool]]:
-    """The present ones of weight and bias as op inputs, and the flags that say which they are."""
-    present = tuple(t for t in (weight, bias) if t is not None)
-    return present, {"has_weight": weight is not None, "has_bias": bias is not None}
-
-
-def _channel_view(input: Tensor, name: str) -> tuple[int, int, int]:
-    """(N, C, *spatial) -> (N, C, S) with S = prod(spatial)."""
-    if input.ndim < 2:
-        raise ValueError(f"{name}: expected an input of shape (N, C, *), got {input.shape}")
-    return input.shape[0], input.shape[1], math.prod(input.shape[2:])
-
-
-def _shape(normalized_shape: int | Sequence[int]) -> tuple[int, ...]:
-    """An int or a sequence of ints as a tuple of ints (how torch stores `normalized_shape`)."""
-    if isinstance(normalized_shape, numbers.Integral):
-        return (int(normalized_shape),)
-    return tuple(int(n) for n in normalized_shape)
-
-
-def _row_view(input: Tensor, normalized_shape: int | Sequence[int], name: str) -> tuple[int, int, int]:
-    """(*, D1..Dk) -> (M, D1*..*Dk, 1): one row per leading index, its elements as channels."""
-    shape = _shape(normalized_shape)
-    lead = input.ndim - len(shape)
-    if lead < 0 or input.shape[lead:] != shape:
-        raise ValueError(f"{name}: expected an input of shape (*, {', '.join(map(str, shape))}), got {input.shape}")
-    return math.prod(input.shape[:lead]), math.prod(shape), 1
-
-
-def _data(t: Tensor | None):
-    return None if t is None else t.data
-
-
-def batch_norm(
-    input: Tensor,
-    running_mean: Tensor | None,
-    running_var: Tensor | None,
-    weight: Tensor | None = None,
-    bias: Tensor | None = None,
-    training: bool = False,
-    momentum: float = 0.1,
-    eps: float = 1e-5,
-) -> Tensor:
-    """y = (x - mean[c]) / sqrt(var[c] + eps) * weight[c] + bias[c] on (N, C, *), statistics over N and *.
-
-    training: mean and biased var of this batch; given running buffers are updated in place with momentum
-    (running_var with the unbiased batch variance). Otherwise the running statistics are used.
-    """
-    view = _channel_view(input, "batch_norm")
-    if training and view[0] * view[2] == 1:
-        raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(input.shape)}")
-    if not training and (running_mean is None or running_var is None):
-        raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
-    for name, buffer in (("running_mean", running_mean), ("running_var", running_var)):
-        if buffer is not None and buffer.shape != (view[1],):
-            raise ValueError(f"batch_norm: {name} should hold {view[1]} elements, got shape {buffer.shape}")
-    affine, flags = _affine_args(weight, bias)
-    return BatchNorm.apply(
-        input,
-        *affine,
-        **flags,
-        view=view,
-        eps=eps,
-        training=training,
-        running_mean=_data(running_mean),
-        running_var=_data(running_var),
-        momentum=momentum,
-    )
-
-
-def layer_norm(
-    input: Tensor,
-    normalized_shape: int | Sequence[int],
-    weight: Tensor | None = None,
-    bias: Tensor | None = None,
-    eps: float = 1e-5,
-) -> Tensor:
-    """y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias, statistics over the last dims `normalized_shape`."""
-    view = _row_view(input, normalized_shape, "layer_norm")
-    affine, flags = _affine_args(weight, bias)
-    return RowNorm.apply(input, *affine, **flags, view=view, groups=1, eps=eps, center=True)
-
-
-def rms_norm(
-    input: Tensor,
-    normalized_shape: int | Sequence[int],
-    weight: Tensor | None = None,
-    eps: float | None = None,
-) -> Tensor:
-    """y = x / sqrt(E[x^2] + eps) * weight over the last dims; eps=None is the machine epsilon of x's dtype."""
-    view = _row_view(input, normalized_shape, "rms_norm")
-    eps = float(np.finfo(input.dtype).eps) if eps is None else eps
-    affine, flags = _affine_args(weight, None)
-    return RowNorm.apply(input, *affine, **flags, view=view, groups=1, eps=eps, center=False)
-
-
-def group_norm(
-    input: Tensor,
-    num_groups: int,
-    weight: Tensor | None = None,
-    bias: Tensor | None = None,
-    eps: float = 1e-5,
-) -> Tensor:
-    """(N, C, *): statistics over each group of C/num_groups channels (and *) of each sample; affine per channel."""
-    view = _channel_view(input, "group_norm")
-    if view[1] % num_groups:
-        raise ValueError(f"group_norm: {view[1]} channels cannot be split into {num_groups} groups")
-    affine, flags = _affine_args(weight, bias)
-    return RowNorm.apply(input, *affine, **flags, view=view, groups=num_groups, eps=eps, center=True)
-
-
-def instance_norm(
-    input: Tensor,
-    running_mean: Tensor | None = None,
-    running_var: Tensor | None = None,
-    weight: Tensor | None = None,
-    bias: Tensor | None = None,
-    use_input_stats: bool = True,
-    momentum: float = 0.1,
-    eps: float = 1e-5,
-) -> Tensor:
-    """(N, C, *): statistics over * for each sample and channel (use_input_stats), else the running statistics.
-
-    With running buffers and use_input_stats, torch's definition: batch norm over the (1, N*C, S) view (each
-    instance a channel) with the buffers repeated per sample, then averaged back over the batch.
-    """
-    N, C, S = _channel_view(input, "instance_norm")
-    if not use_input_stats:
-        return batch_norm(input, running_mean, running_var, weight, bias, training=False, eps=eps)
-    if S == 1:
-        raise ValueError(f"Expected more than 1 spatial element when training, got input size {list(input.shape)}")
-    if running_mean is None or running_var is None:
-        affine, flags = _affine_args(weight, bias)
-        return RowNorm.apply(input, *affine, **flags, view=(N, C, S), groups=C, eps=eps, center=True)
-    repeated = [Tensor._from_array(input.xp.tile(buffer.data, N), False) for buffer in (running_mean, running_var)]
-    weight, bias = [None if t is None else t.unsqueeze(0).expand(N, C).reshape(N * C) for t in (weight, bias)]
-    y = batch_norm(input.reshape(1, N * C, S), *repeated, weight, bias, training=True, momentum=momentum, eps=eps)
-    for buffer, per_sample in zip((running_mean, running_var), repeated):
-        buffer.data[...] = per_sample.data.reshape(N, C).mean(axis=0)
-    return y.reshape(input.shape)
-
-
-# ---- layers -------------------------------------------------------------------------------------------------
+from .norms import batch_norm, group_norm, instance_norm, layer_norm, normalized_shape_tuple, rms_norm
 
 
 def _register_affine(module: Module, shape: tuple[int, ...], affine: bool, bias: bool) -> None:
@@ -209,9 +51,9 @@ class _NormBase(Module):
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean.zero_()
+            self.running_var.fill_(1)
+            self.num_batches_tracked.zero_()
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
@@ -350,7 +192,8 @@ class LayerNorm(Module):
         bias: bool = True,
     ):
         super().__init__()
-        self.normalized_shape, self.eps, self.elementwise_affine = _shape(normalized_shape), eps, elementwise_affine
+        self.normalized_shape = normalized_shape_tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
         _register_affine(self, self.normalized_shape, elementwise_affine, bias)
 
     def forward(self, input: Tensor) -> Tensor:
@@ -375,7 +218,8 @@ class RMSNorm(Module):
         self, normalized_shape: int | Sequence[int], eps: float | None = None, elementwise_affine: bool = True
     ):
         super().__init__()
-        self.normalized_shape, self.eps, self.elementwise_affine = _shape(normalized_shape), eps, elementwise_affine
+        self.normalized_shape = normalized_shape_tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
         weight = Parameter(np.ones(self.normalized_shape, np.float32)) if elementwise_affine else None
         self.register_parameter("weight", weight)
 

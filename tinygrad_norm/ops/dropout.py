@@ -23,6 +23,8 @@ class Dropout(Function):
     Element-wise dropout is R = numel (S = 1); channel dropout is R = N * C (a row is one feature map).
     """
 
+    saved_inputs = ()  # the backward regenerates the mask from (seed, offset)
+
     def forward(self, x, p: float, rows: int):
         self.kernels = backend.kernels(x)
         self.p, self.dtype, self.view = p, x.dtype, (rows, x.size // rows)  # (R, S)

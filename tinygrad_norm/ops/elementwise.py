@@ -23,6 +23,8 @@ def unbroadcast(grad, shape: tuple[int, ...]):
 
 
 class Add(Function):
+    saved_inputs = ()
+
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
         return a + b
@@ -46,6 +48,8 @@ class Pow(Function):
     """a ** b; d/da = b a^(b-1), taken as 0 where b = 0; d/db = a^b log a, taken as 0 where a = 0 and b >= 0
     (the limits torch uses) and nan where a < 0."""
 
+    saves_output = True
+
     def forward(self, a, b):
         self.a, self.b = a, b
         self.out = a**b
@@ -65,6 +69,8 @@ class Pow(Function):
 class Where(Function):
     """where(condition, a, b): the gradient goes to `a` where the condition holds, else to `b`."""
 
+    saved_inputs = (0,)  # the condition
+
     def forward(self, condition, a, b):
         self.condition, self.a_shape, self.b_shape = condition, a.shape, b.shape
         return self.xp.where(condition, a, b)
@@ -82,6 +88,8 @@ class Where(Function):
 
 
 class Neg(Function):
+    saved_inputs = ()
+
     def forward(self, x):
         return -x
 
@@ -90,6 +98,8 @@ class Neg(Function):
 
 
 class Exp(Function):
+    saved_inputs, saves_output = (), True
+
     def forward(self, x):
         self.y = self.xp.exp(x)
         return self.y
@@ -99,6 +109,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    saved_inputs = (0,)
+
     def forward(self, x):
         self.x = x
         return self.xp.log(x)
@@ -108,6 +120,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    saved_inputs, saves_output = (), True
+
     def forward(self, x):
         self.y = self.xp.sqrt(x)
         return self.y
@@ -117,6 +131,8 @@ class Sqrt(Function):
 
 
 class Abs(Function):
+    saved_inputs = (0,)
+
     def forward(self, x):
         self.x = x
         return self.xp.abs(x)
@@ -128,6 +144,8 @@ class Abs(Function):
 class Clip(Function):
     """The gradient passes where min <= x <= max (as torch.clamp)."""
 
+    saved_inputs = ()
+
     def forward(self, x, min=None, max=None):
         self.inside = (x >= (min if min is not None else -math.inf)) & (x <= (max if max is not None else math.inf))
         return self.xp.clip(x, min, max)
@@ -137,6 +155,8 @@ class Clip(Function):
 
 
 class Tanh(Function):
+    saved_inputs, saves_output = (), True
+
     def forward(self, x):
         self.y = self.xp.tanh(x)
         return self.y
@@ -146,6 +166,8 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    saved_inputs, saves_output = (), True
+
     def forward(self, x):
         # exp of a non-positive number only, so neither branch overflows
         z = self.xp.exp(-self.xp.abs(x))
@@ -159,6 +181,8 @@ class Sigmoid(Function):
 class LeakyReLU(Function):
     """max(x, 0) + slope * min(x, 0); ReLU is slope 0. At x == 0 the gradient is `slope` (as torch)."""
 
+    saved_inputs = ()
+
     def forward(self, x, negative_slope=0.0):
         self.positive, self.slope = x > 0, negative_slope
         return self.xp.where(self.positive, x, x * negative_slope)
@@ -170,6 +194,8 @@ class LeakyReLU(Function):
 class GELU(Function):
     """x Φ(x). Exact: Φ(x) = (1 + erf(x/√2))/2. approximate='tanh': Φ(x) ≈ (1 + tanh(u))/2 with
     u = √(2/π)(x + 0.044715 x³)."""
+
+    saved_inputs = (0,)
 
     def forward(self, x, approximate="none"):
         self.x, self.approximate = x, approximate
@@ -190,6 +216,8 @@ class GELU(Function):
 
 
 class Cast(Function):
+    saved_inputs = ()
+
     def forward(self, x, dtype):
         self.dtype = x.dtype
         return x.astype(dtype)

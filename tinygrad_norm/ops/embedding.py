@@ -12,6 +12,8 @@ class EmbeddingLookup(Function):
     gets no gradient, as in torch.
     """
 
+    saved_inputs = ()  # the backward reads the indices (a keyword), not the weight
+
     def forward(self, weight, indices, padding_idx=None):
         self.weight_shape, self.indices, self.padding_idx = weight.shape, indices, padding_idx
         return weight[indices]  # (*indices.shape, D)

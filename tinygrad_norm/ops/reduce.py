@@ -31,6 +31,8 @@ def expand_reduced(grad, axes: tuple[int, ...], keepdims: bool):
 
 
 class Sum(Function):
+    saved_inputs = ()
+
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axes, self.keepdims = x.shape, normalize_axis(axis, x.ndim), keepdims
         return x.sum(axis=self.axes, keepdims=keepdims)
@@ -42,6 +44,7 @@ class Sum(Function):
 class Max(Function):
     """The gradient is shared equally among the elements that reach the maximum (as torch.amax)."""
 
+    saved_inputs = ()
     reduce = "max"
 
     def forward(self, x, axis=None, keepdims=False):
@@ -64,6 +67,8 @@ class Min(Max):
 class LogSumExp(Function):
     """log Σ exp(x), shifted by the maximum so nothing overflows; d/dx = softmax(x)."""
 
+    saved_inputs = ()
+
     def forward(self, x, axis=None, keepdims=False):
         xp = self.xp
         self.axes, self.keepdims = normalize_axis(axis, x.ndim), keepdims
@@ -81,6 +86,8 @@ class LogSumExp(Function):
 class Softmax(Function):
     """y = exp(x - max) / Σ exp(x - max); dx = y (g - Σ g y)."""
 
+    saved_inputs, saves_output = (), True
+
     def forward(self, x, axis=-1):
         e = self.xp.exp(x - x.max(axis=axis, keepdims=True))
         self.y, self.axis = e / e.sum(axis=axis, keepdims=True), axis
@@ -92,6 +99,8 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """y = x - logsumexp(x); dx = g - softmax(x) Σ g."""
+
+    saved_inputs, saves_output = (), True
 
     def forward(self, x, axis=-1):
         shifted = x - x.max(axis=axis, keepdims=True)
