@@ -141,14 +141,6 @@ def test_foreign_or_mismatched_checkpoints_are_refused(capsys, tmp_path):
     assert "--norm layer (saved: batch)" in fails(capsys, "train", "--resume", str(run), "--norm", "layer")
 
 
-def test_help_lists_the_commands(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--help"])
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
-    assert all(command in out for command in ("train", "evaluate", "demo"))
-
-
 # ---- in new processes: resuming is exact, Ctrl-C leaves the last checkpoint ---------------------------------------
 
 
