@@ -56,10 +56,14 @@ def channel_param(values, present, c, default):
 
 
 @njit()
-def input_grad(dy, w, term2, x_centered, rstd, rstd2_term3):
+def input_grad(dy, w, term2, x_centered, rstd, rstd2_term3, batch_stats):
     """One element of dx = rstd * (dx_hat - term2 - x_hat * term3), dx_hat = dy * w: terms 1, 2 and 3 of the VJP.
 
     Written as rstd * (dx_hat - term2) - (x - mean) * (rstd^2 * term3), the last factor computed once per row or
     channel. dx_hat - term2 is formed first, so it cancels exactly where it should (a channel of one element).
+    Without batch statistics (mean and rstd given, not computed from x) terms 2 and 3 drop out, and x with them:
+    dx = rstd * dx_hat, whatever x holds (an inf in x gives no inf * 0).
     """
+    if not batch_stats:
+        return rstd * (dy * w)
     return rstd * (dy * w - term2) - x_centered * rstd2_term3

@@ -69,11 +69,11 @@ def _affine_run(x, mean, scale, shift, y):
 
 
 @njit()
-def _input_grad_run(dy, x, mean, rstd, w, term2, term3, dx):
+def _input_grad_run(dy, x, mean, rstd, w, term2, term3, batch_stats, dx):
     """dx over a run of one channel (w, term2, term3 constant)."""
     rstd2_term3 = rstd * rstd * term3
     for i in range(x.size):
-        dx[i] = input_grad(dy[i], w, term2, x[i] - mean, rstd, rstd2_term3)
+        dx[i] = input_grad(dy[i], w, term2, x[i] - mean, rstd, rstd2_term3, batch_stats)
 
 
 @njit()
@@ -163,10 +163,11 @@ def _row_backward(dy, x, mean, rstd, weight_g, has_weight, center, dx, dweight_p
         rstd2_term3 = rstd * rstd * term3
         for k in range(K):
             w = channel_param(weight_g, has_weight, k, 1.0)
-            dx[k, 0] = input_grad(dy[k, 0], w, term2, x[k, 0] - mean, rstd, rstd2_term3)
+            dx[k, 0] = input_grad(dy[k, 0], w, term2, x[k, 0] - mean, rstd, rstd2_term3, True)
     else:
         for k in range(K):
-            _input_grad_run(dy[k], x[k], mean, rstd, channel_param(weight_g, has_weight, k, 1.0), term2, term3, dx[k])
+            w = channel_param(weight_g, has_weight, k, 1.0)
+            _input_grad_run(dy[k], x[k], mean, rstd, w, term2, term3, True, dx[k])
 
 
 @njit(parallel=True)
@@ -242,10 +243,10 @@ def _channel_backward_runs(dy, x, mean, rstd, weight, has_weight, batch_stats, d
         dweight[c] = sum_dy_xhat
         dbias[c] = sum_dy
         w = channel_param(weight, has_weight, c, 1.0)
-        term2 = w * sum_dy / count if batch_stats else 0.0  # mean(dx_hat)
-        term3 = w * sum_dy_xhat / count if batch_stats else 0.0  # mean(dx_hat * x_hat)
+        term2 = w * sum_dy / count  # mean(dx_hat)
+        term3 = w * sum_dy_xhat / count  # mean(dx_hat * x_hat)
         for n in range(N):
-            _input_grad_run(dy[n, c], x[n, c], mean[c], rstd[c], w, term2, term3, dx[n, c])
+            _input_grad_run(dy[n, c], x[n, c], mean[c], rstd[c], w, term2, term3, batch_stats, dx[n, c])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -310,12 +311,13 @@ def _column_backward(dy, x, mean, rstd, weight, has_weight, batch_stats, dx, dwe
     w, term2, rstd2_term3 = np.empty(C), np.empty(C), np.empty(C)  # per channel
     for c in range(C):
         w[c] = channel_param(weight, has_weight, c, 1.0)
-        term2[c] = w[c] * dbias[c] / N if batch_stats else 0.0  # mean(dx_hat)
-        term3 = w[c] * dweight[c] / N if batch_stats else 0.0  # mean(dx_hat * x_hat)
+        term2[c] = w[c] * dbias[c] / N  # mean(dx_hat)
+        term3 = w[c] * dweight[c] / N  # mean(dx_hat * x_hat)
         rstd2_term3[c] = rstd[c] * rstd[c] * term3
     for n in prange(N):
         for c in range(C):
-            dx[n, c] = input_grad(dy[n, c], w[c], term2[c], x[n, c] - mean[c], rstd[c], rstd2_term3[c])
+            x_centered = x[n, c] - mean[c]
+            dx[n, c] = input_grad(dy[n, c], w[c], term2[c], x_centered, rstd[c], rstd2_term3[c], batch_stats)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -238,13 +238,14 @@ def norm_backward_kernel(
                 sum_dx_hat_x_hat += w * p
         mean_dx_hat = tree_sum(sum_dx_hat, 1, BLOCK_SIZE) / n
         mean_dx_hat_x_hat = tree_sum(sum_dx_hat_x_hat, 1, BLOCK_SIZE) / n
-        term2 = mean_dx_hat if center and batch_stats else 0.0
-        rstd2_term3 = r * r * mean_dx_hat_x_hat if batch_stats else 0.0
+        term2 = mean_dx_hat if center else 0.0
+        rstd2_term3 = r * r * mean_dx_hat_x_hat
 
         for i in range(tid, n, BLOCK_SIZE):
             b, c, s = box_element(i, b0, c0, box_channels, S)
             w = channel_param(weight, has_weight, c, 1.0)
-            dx[b, c, s] = input_grad(float(dy[b, c, s]), w, term2, float(x[b, c, s]) - m, r, rstd2_term3)
+            x_centered = float(x[b, c, s]) - m
+            dx[b, c, s] = input_grad(float(dy[b, c, s]), w, term2, x_centered, r, rstd2_term3, batch_stats)
 
 
 @cuda.jit(cache=_numba_cache.ENABLED)

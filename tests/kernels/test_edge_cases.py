@@ -135,6 +135,8 @@ def test_nan_and_inf_propagate_as_in_the_reference(backend, shape):
     saved = compare.run("channel_norm_forward", [x, weight, bias, 1e-5],
                         {"y": (shape, x.dtype), "mean": stats, "rstd": stats, "var_unbiased": stats}, "nan channel")
     compare.run("channel_norm_backward", [dy, x, saved["mean"], saved["rstd"], weight, True], grads, "nan channel")
+    running_mean, running_rstd = np.linspace(-1, 1, C), np.linspace(0.5, 2, C)  # x drops out of dx: finite
+    compare.run("channel_norm_backward", [dy, x, running_mean, running_rstd, weight, False], grads, "running stats")
 
 
 def test_many_channels_of_few_rows(backend):
