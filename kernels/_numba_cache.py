@@ -8,13 +8,14 @@ another user could run their code. Otherwise the kernels go to a fresh private f
 
 Never fatal. When no folder is usable (a read-only ``NUMBA_CACHE_DIR``, say), the kernels compile in memory in every
 process and one line on stderr says why and how to fix it; importing the package never fails because of the cache.
-``ENABLED`` holds the answer, and every kernel is decorated with ``cache=ENABLED`` (see ``_jit.py``). A cache entry
-that cannot be read back (a truncated or overwritten file) is dropped and its kernel compiled again, with one line
-on stderr; one that cannot be written leaves the kernel compiled in memory.
+``ENABLED`` holds the answer: the CPU kernels get their cache from ``attach`` (called by ``_jit.njit``), the CUDA
+kernels are decorated with ``cache=ENABLED``. A CPU cache entry that cannot be read back (a truncated or overwritten
+file) is dropped and its kernel compiled again, with one line on stderr; one that cannot be written leaves the
+kernel compiled in memory.
 
 Stamp. Numba reuses a cached kernel while the source file that defines it is unchanged. The CPU kernels compile in
 the scalar functions of ``_scalar.py`` as well, so their entries are stamped with that file's content too; the CUDA
-kernels (numba-cuda keeps its own cache machinery) get a cache folder named after it.
+kernels (numba-cuda keeps its own cache machinery) get a cache folder named after that content.
 
 Notice. A kernel compiles on its first call with each float dtype (float32, float64), and once more for read-only
 inputs (Numba types them apart), a few seconds each. The first compilation for each in a process prints one line
@@ -128,7 +129,7 @@ def _shared_stamp():
 
 
 class _Locator(UserProvidedCacheLocator):
-    """Numba's locator for ``numba.config.CACHE_DIR``, its stamp covering ``_scalar.py`` as well as the own file."""
+    """Numba's locator for ``numba.config.CACHE_DIR``, its stamp covering ``_scalar.py`` as well as its own file."""
 
     def get_source_stamp(self):
         return super().get_source_stamp(), SHARED_STAMP
@@ -138,7 +139,7 @@ class _CacheImpl(CompileResultCacheImpl):
     _locator_classes = [_Locator]
 
 
-class KernelCache(FunctionCache):
+class _KernelCache(FunctionCache):
     """Numba's cache of a CPU function, where an entry that cannot be read or written costs a compilation, not a
     failure: an unreadable index or data file (any error unpickling or rebuilding it) is dropped and the function
     recompiled and saved again; a failed save leaves the function compiled in memory."""
@@ -166,10 +167,10 @@ class KernelCache(FunctionCache):
 
 
 def attach(dispatcher):
-    """Gives a Numba CPU dispatcher (``njit`` or a ``vectorize`` ufunc's) the package's cache when it is usable."""
+    """Gives a Numba CPU dispatcher the package's cache, when a folder is usable; returns the dispatcher."""
     if ENABLED:
         try:
-            dispatcher._cache = KernelCache(dispatcher.py_func)  # Dispatcher.enable_caching, with our class
+            dispatcher._cache = _KernelCache(dispatcher.py_func)  # Dispatcher.enable_caching, with our class
         except RuntimeError as error:  # "no locator available": the folder went away since it was chosen
             _say(f"{dispatcher.py_func.__name__} compiles in memory: {error}")
     return dispatcher
