@@ -19,10 +19,14 @@ def _is_array(a):
     return hasattr(a, "shape") and hasattr(a, "dtype") and hasattr(a, "strides")
 
 
-def _input(name, a, layout):
-    """x: float32 or float64 with the axes of ``layout``, e.g. "(B, C, S)"; returns its shape."""
+def _float_array(name, a):
     if not _is_array(a) or a.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name} must be a float32 or float64 array, got {getattr(a, 'dtype', type(a).__name__)}")
+
+
+def _input(name, a, layout):
+    """x: float32 or float64 with the axes of ``layout``, e.g. "(B, C, S)"; returns its shape."""
+    _float_array(name, a)
     if len(a.shape) != layout.count(",") + 1:
         raise ValueError(f"{name} must have shape {layout}, got {tuple(a.shape)}")
     return tuple(a.shape)
@@ -57,12 +61,17 @@ def _inputs(dtype, shape, optional=False, **arrays):
 
 
 def _outputs(dtype, shape, optional=False, **arrays):
-    """Caller-allocated outputs of one dtype and shape, C-contiguous; None passes where they are optional."""
+    """Caller-allocated outputs of one dtype and shape, C-contiguous and writable; None passes where optional.
+
+    Writable is numpy's flag; device arrays (numba, CuPy) have none and are always writable.
+    """
     for name, a in arrays.items():
         if not (optional and a is None):
             _exact(name, a, dtype, shape)
             if not _c_contiguous(a):
                 raise ValueError(f"{name} is an output and must be C-contiguous")
+            if not getattr(getattr(a, "flags", None), "writeable", True):
+                raise ValueError(f"{name} is an output and must be writable")
 
 
 def _groups(groups, channels):
@@ -140,3 +149,9 @@ def dropout_mask(p, seed, offset, mask):
     key = dropout_key(p, seed, offset)
     _outputs(np.uint8, tuple(getattr(mask, "shape", ()))[:1], mask=mask)  # (R,)
     return key
+
+
+def elementwise(x, y):
+    """special.erf: x float32 or float64 of any shape, y an output of its dtype and shape."""
+    _float_array("x", x)
+    _outputs(x.dtype, x.shape, y=y)

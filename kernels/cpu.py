@@ -1,11 +1,10 @@
 """Numba CPU kernels: the functions of ``reference.py``, same signatures and math, parallel over rows or channels.
 
 The derivations are in reference.py's docstring; the names here (mean, rstd, x_hat, dx_hat, term2, term3) are
-the same. Each public function checks its arguments (``_checks.py``, shared with the other backends), makes the
-inputs C-contiguous and calls ``@njit(parallel=True)`` kernels. Every statistic accumulates in a float64 scalar (a
-float32 load converts on the fly); ``fastmath={"reassoc"}`` lets those reductions vectorize, while leaving nan and
-inf handling exact, and ``error_model="numpy"`` makes a division by zero inf or nan as in the reference (eps = 0
-with a constant row, an empty row) instead of raising ZeroDivisionError.
+the same, and the scalar pieces they share with the CUDA kernels are in ``_scalar.py``. Each public function checks
+its arguments (``_checks.py``, shared with the other backends), makes the inputs C-contiguous and calls
+``njit(parallel=True)`` kernels (``_jit.py``: the cache, the compiler options, thread safety). Every statistic
+accumulates in a float64 scalar (a float32 load converts on the fly).
 
 Layouts. A row of a row norm is a (C/G, S) block of x. When S > 1 (GroupNorm, InstanceNorm) a channel is a run
 of S positions with one weight, and the loops vectorize along the run. When S == 1 (LayerNorm, RMSNorm, and
@@ -19,16 +18,14 @@ thread count.
 Dropout hashes each row's counter on its own, so the mask is the same bits for any thread count.
 """
 
-import math
-
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from . import _checks, _numba_cache  # noqa: F401  (_numba_cache sets the cache folder; it must precede every @njit)
+from . import _checks
+from ._jit import njit
+from ._scalar import channel_param, input_grad, is_kept, keep_threshold, splitmix64
 from .cpu_optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401  (optimizer updates)
-from .reference import SPLITMIX_GAMMA, SPLITMIX_MUL1, SPLITMIX_MUL2
 
-_FLAGS = dict(cache=True, error_model="numpy", fastmath={"reassoc"})
 MAX_CHUNKS = 32  # row chunks of a two-stage reduction: at most this many ...
 MIN_CHUNK_ROWS = 32  # ... of at least this many rows; set by the shape alone, so results do not vary with threads
 
@@ -36,13 +33,7 @@ MIN_CHUNK_ROWS = 32  # ... of at least this many rows; set by the shape alone, s
 # small serial helpers, inlined by LLVM into the kernels
 
 
-@njit(**_FLAGS)
-def _param(values, present, c, default):
-    """values[c], or ``default`` for an absent weight/bias (passed as a 1-element placeholder)."""
-    return values[c] if present else default
-
-
-@njit(**_FLAGS)
+@njit()
 def _sum(run):
     total = 0.0
     for i in range(run.size):
@@ -50,7 +41,7 @@ def _sum(run):
     return total
 
 
-@njit(**_FLAGS)
+@njit()
 def _sum_sq_dev(run, mean):
     """sum (run - mean)^2, the second pass of the two-pass variance."""
     total = 0.0
@@ -60,7 +51,7 @@ def _sum_sq_dev(run, mean):
     return total
 
 
-@njit(**_FLAGS)
+@njit()
 def _grad_sums(dy, x, mean, rstd):
     """(sum dy, sum dy * x_hat) over a run, x_hat = (x - mean) * rstd (0 and 0 for an empty run, whatever rstd)."""
     sum_dy = 0.0
@@ -71,43 +62,33 @@ def _grad_sums(dy, x, mean, rstd):
     return sum_dy, sum_dy_xhat
 
 
-@njit(**_FLAGS)
+@njit()
 def _affine_run(x, mean, scale, shift, y):
     """y = (x - mean) * scale + shift over a run; scale = rstd * weight[c], shift = bias[c]."""
     for i in range(x.size):
         y[i] = (x[i] - mean) * scale + shift
 
 
-@njit(**_FLAGS)
-def _input_grad(dy, w, term2, x_centered, rstd, rstd2_term3):
-    """One element of dx = rstd * (dy * w - term2 - x_hat * term3): terms 1, 2 and 3 of the VJP.
-
-    Written as rstd * (dx_hat - term2) - (x - mean) * (rstd^2 * term3), the last factor computed once per row or
-    channel. dx_hat - term2 is formed first, so it cancels exactly where it should (a channel of one element).
-    """
-    return rstd * (dy * w - term2) - x_centered * rstd2_term3
-
-
-@njit(**_FLAGS)
-def _input_grad_run(dy, x, mean, rstd, w, term2, term3, dx):
+@njit()
+def _input_grad_run(dy, x, mean, rstd, w, term2, term3, batch_stats, dx):
     """dx over a run of one channel (w, term2, term3 constant)."""
     rstd2_term3 = rstd * rstd * term3
     for i in range(x.size):
-        dx[i] = _input_grad(dy[i], w, term2, x[i] - mean, rstd, rstd2_term3)
+        dx[i] = input_grad(dy[i], w, term2, x[i] - mean, rstd, rstd2_term3, batch_stats)
 
 
-@njit(**_FLAGS)
+@njit()
 def _n_chunks(n_rows):
     return max(1, min(MAX_CHUNKS, n_rows // MIN_CHUNK_ROWS))
 
 
-@njit(**_FLAGS)
+@njit()
 def _chunk_rows(n_rows, n_chunks, chunk):
     """Row range [start, stop) of chunk ``chunk`` when n_rows rows are split into n_chunks near-equal chunks."""
     return chunk * n_rows // n_chunks, (chunk + 1) * n_rows // n_chunks
 
 
-@njit(**_FLAGS)
+@njit()
 def _sum_chunks(part, scale, out):
     """Stage 2 of a two-stage reduction: out[c] = scale * sum_k part[k, c]; part (chunks, C)."""
     for c in range(part.shape[1]):
@@ -121,14 +102,14 @@ def _sum_chunks(part, scale, out):
 # row norm: LayerNorm, RMSNorm, GroupNorm, InstanceNorm
 
 
-@njit(**_FLAGS)
+@njit()
 def _row_moments(row, center):
     """mean (0 without centering) and biased variance of a flat row, by two passes."""
     mean = _sum(row) / row.size if center else 0.0
     return mean, _sum_sq_dev(row, mean) / row.size
 
 
-@njit(parallel=True, **_FLAGS)
+@njit(parallel=True)
 def _row_norm_forward(x, weight, bias, has_weight, has_bias, groups, eps, center, y, mean, rstd):
     """x, y (B*G, C/G, S); weight, bias (C,) or placeholders; mean, rstd (B*G,) float64 out."""
     R, K, S = x.shape
@@ -141,15 +122,15 @@ def _row_norm_forward(x, weight, bias, has_weight, has_bias, groups, eps, center
         rstd[r] = row_rstd
         if S == 1:  # weight varies along the row: vectorize across channels
             for k in range(K):
-                w = _param(weight_g, has_weight, k, 1.0)
-                y[r, k, 0] = (x[r, k, 0] - row_mean) * (row_rstd * w) + _param(bias_g, has_bias, k, 0.0)
+                w = channel_param(weight_g, has_weight, k, 1.0)
+                y[r, k, 0] = (x[r, k, 0] - row_mean) * (row_rstd * w) + channel_param(bias_g, has_bias, k, 0.0)
         else:
             for k in range(K):
-                w = _param(weight_g, has_weight, k, 1.0)
-                _affine_run(x[r, k], row_mean, row_rstd * w, _param(bias_g, has_bias, k, 0.0), y[r, k])
+                w = channel_param(weight_g, has_weight, k, 1.0)
+                _affine_run(x[r, k], row_mean, row_rstd * w, channel_param(bias_g, has_bias, k, 0.0), y[r, k])
 
 
-@njit(**_FLAGS)
+@njit()
 def _row_backward(dy, x, mean, rstd, weight_g, has_weight, center, dx, dweight_part, dbias_part):
     """dx of one row; dy, x, dx (K, S); weight_g, dweight_part, dbias_part (K,): the row's channels.
 
@@ -162,7 +143,7 @@ def _row_backward(dy, x, mean, rstd, weight_g, has_weight, center, dx, dweight_p
     sum_dxhat_xhat = 0.0
     if S == 1:
         for k in range(K):
-            w = _param(weight_g, has_weight, k, 1.0)
+            w = channel_param(weight_g, has_weight, k, 1.0)
             x_hat = (x[k, 0] - mean) * rstd
             dweight_part[k] += dy[k, 0] * x_hat
             dbias_part[k] += dy[k, 0]
@@ -170,7 +151,7 @@ def _row_backward(dy, x, mean, rstd, weight_g, has_weight, center, dx, dweight_p
             sum_dxhat_xhat += dy[k, 0] * w * x_hat
     else:
         for k in range(K):
-            w = _param(weight_g, has_weight, k, 1.0)
+            w = channel_param(weight_g, has_weight, k, 1.0)
             sum_dy, sum_dy_xhat = _grad_sums(dy[k], x[k], mean, rstd)
             dweight_part[k] += sum_dy_xhat
             dbias_part[k] += sum_dy
@@ -182,14 +163,15 @@ def _row_backward(dy, x, mean, rstd, weight_g, has_weight, center, dx, dweight_p
     if S == 1:
         rstd2_term3 = rstd * rstd * term3
         for k in range(K):
-            w = _param(weight_g, has_weight, k, 1.0)
-            dx[k, 0] = _input_grad(dy[k, 0], w, term2, x[k, 0] - mean, rstd, rstd2_term3)
+            w = channel_param(weight_g, has_weight, k, 1.0)
+            dx[k, 0] = input_grad(dy[k, 0], w, term2, x[k, 0] - mean, rstd, rstd2_term3, True)
     else:
         for k in range(K):
-            _input_grad_run(dy[k], x[k], mean, rstd, _param(weight_g, has_weight, k, 1.0), term2, term3, dx[k])
+            w = channel_param(weight_g, has_weight, k, 1.0)
+            _input_grad_run(dy[k], x[k], mean, rstd, w, term2, term3, True, dx[k])
 
 
-@njit(parallel=True, **_FLAGS)
+@njit(parallel=True)
 def _row_norm_backward(dy, x, mean, rstd, weight, has_weight, groups, center, dx, dweight, dbias):
     """dy, x, dx (B*G, C/G, S); mean, rstd (B*G,); dweight, dbias (C,) float64 out.
 
@@ -219,7 +201,7 @@ def _row_norm_backward(dy, x, mean, rstd, weight, has_weight, groups, center, dx
 # channel norm, S > 1 (BatchNorm2d/3d): one task per channel, its N runs of S positions
 
 
-@njit(parallel=True, **_FLAGS)
+@njit(parallel=True)
 def _channel_stats_runs(x, eps, mean, rstd, var_unbiased):
     """x (N, C, S) -> mean, rstd, var_unbiased (C,) by two passes per channel."""
     N, C, S = x.shape
@@ -237,17 +219,17 @@ def _channel_stats_runs(x, eps, mean, rstd, var_unbiased):
         var_unbiased[c] = sq_dev / (count - 1) if count > 1 else np.nan
 
 
-@njit(parallel=True, **_FLAGS)
+@njit(parallel=True)
 def _channel_apply_runs(x, mean, rstd, weight, bias, has_weight, has_bias, y):
     """y = (x - mean[c]) * rstd[c] * weight[c] + bias[c]; x, y (N, C, S)."""
     N, C, S = x.shape
     for task in prange(N * C):
         n, c = task // C, task % C
-        scale = rstd[c] * _param(weight, has_weight, c, 1.0)
-        _affine_run(x[n, c], mean[c], scale, _param(bias, has_bias, c, 0.0), y[n, c])
+        scale = rstd[c] * channel_param(weight, has_weight, c, 1.0)
+        _affine_run(x[n, c], mean[c], scale, channel_param(bias, has_bias, c, 0.0), y[n, c])
 
 
-@njit(parallel=True, **_FLAGS)
+@njit(parallel=True)
 def _channel_backward_runs(dy, x, mean, rstd, weight, has_weight, batch_stats, dx, dweight, dbias):
     """dy, x, dx (N, C, S); dweight, dbias (C,) float64 out."""
     N, C, S = x.shape
@@ -261,54 +243,56 @@ def _channel_backward_runs(dy, x, mean, rstd, weight, has_weight, batch_stats, d
             sum_dy_xhat += run_dy_xhat
         dweight[c] = sum_dy_xhat
         dbias[c] = sum_dy
-        w = _param(weight, has_weight, c, 1.0)
-        term2 = w * sum_dy / count if batch_stats else 0.0  # mean(dx_hat)
-        term3 = w * sum_dy_xhat / count if batch_stats else 0.0  # mean(dx_hat * x_hat)
+        w = channel_param(weight, has_weight, c, 1.0)
+        term2 = w * sum_dy / count  # mean(dx_hat)
+        term3 = w * sum_dy_xhat / count  # mean(dx_hat * x_hat)
         for n in range(N):
-            _input_grad_run(dy[n, c], x[n, c], mean[c], rstd[c], w, term2, term3, dx[n, c])
+            _input_grad_run(dy[n, c], x[n, c], mean[c], rstd[c], w, term2, term3, batch_stats, dx[n, c])
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # channel norm, S == 1 (BatchNorm1d on (N, C)): a channel is a column; chunks of rows sum into partial rows
 
 
-@njit(parallel=True, **_FLAGS)
+@njit(parallel=True)
 def _column_stats(x, eps, mean, rstd, var_unbiased):
     """x (N, C) -> mean, rstd, var_unbiased (C,): two passes, each a two-stage column reduction."""
     N, C = x.shape
     n_chunks = _n_chunks(N)
-    part = np.empty((n_chunks, C))
+    sum_part = np.empty((n_chunks, C))  # per chunk: sum x
+    sq_dev_part = np.empty((n_chunks, C))  # per chunk: sum (x - mean)^2
     for chunk in prange(n_chunks):
         start, stop = _chunk_rows(N, n_chunks, chunk)
-        part[chunk] = 0.0
+        sum_part[chunk] = 0.0
         for n in range(start, stop):
             for c in range(C):
-                part[chunk, c] += x[n, c]
-    _sum_chunks(part, 1.0 / N, mean)
+                sum_part[chunk, c] += x[n, c]
+    _sum_chunks(sum_part, 1.0 / N, mean)
     for chunk in prange(n_chunks):
         start, stop = _chunk_rows(N, n_chunks, chunk)
-        part[chunk] = 0.0
+        sq_dev_part[chunk] = 0.0
         for n in range(start, stop):
             for c in range(C):
                 dev = x[n, c] - mean[c]
-                part[chunk, c] += dev * dev
-    _sum_chunks(part, 1.0 / N, var_unbiased)  # the biased variance, for now
+                sq_dev_part[chunk, c] += dev * dev
+    var = np.empty(C)  # biased
+    _sum_chunks(sq_dev_part, 1.0 / N, var)
     for c in range(C):
-        rstd[c] = 1.0 / np.sqrt(var_unbiased[c] + eps)
-        var_unbiased[c] = var_unbiased[c] * N / (N - 1) if N > 1 else np.nan
+        rstd[c] = 1.0 / np.sqrt(var[c] + eps)
+        var_unbiased[c] = var[c] * N / (N - 1) if N > 1 else np.nan
 
 
-@njit(parallel=True, **_FLAGS)
+@njit(parallel=True)
 def _column_apply(x, mean, rstd, weight, bias, has_weight, has_bias, y):
     """y = (x - mean[c]) * rstd[c] * weight[c] + bias[c]; x, y (N, C)."""
     N, C = x.shape
     for n in prange(N):
         for c in range(C):
-            scale = rstd[c] * _param(weight, has_weight, c, 1.0)
-            y[n, c] = (x[n, c] - mean[c]) * scale + _param(bias, has_bias, c, 0.0)
+            scale = rstd[c] * channel_param(weight, has_weight, c, 1.0)
+            y[n, c] = (x[n, c] - mean[c]) * scale + channel_param(bias, has_bias, c, 0.0)
 
 
-@njit(parallel=True, **_FLAGS)
+@njit(parallel=True)
 def _column_backward(dy, x, mean, rstd, weight, has_weight, batch_stats, dx, dweight, dbias):
     """dy, x, dx (N, C); dweight, dbias (C,) float64 out."""
     N, C = x.shape
@@ -327,34 +311,21 @@ def _column_backward(dy, x, mean, rstd, weight, has_weight, batch_stats, dx, dwe
     _sum_chunks(dbias_part, 1.0, dbias)
     w, term2, rstd2_term3 = np.empty(C), np.empty(C), np.empty(C)  # per channel
     for c in range(C):
-        w[c] = _param(weight, has_weight, c, 1.0)
-        term2[c] = w[c] * dbias[c] / N if batch_stats else 0.0  # mean(dx_hat)
-        term3 = w[c] * dweight[c] / N if batch_stats else 0.0  # mean(dx_hat * x_hat)
+        w[c] = channel_param(weight, has_weight, c, 1.0)
+        term2[c] = w[c] * dbias[c] / N  # mean(dx_hat)
+        term3 = w[c] * dweight[c] / N  # mean(dx_hat * x_hat)
         rstd2_term3[c] = rstd[c] * rstd[c] * term3
     for n in prange(N):
         for c in range(C):
-            dx[n, c] = _input_grad(dy[n, c], w[c], term2[c], x[n, c] - mean[c], rstd[c], rstd2_term3[c])
+            x_centered = x[n, c] - mean[c]
+            dx[n, c] = input_grad(dy[n, c], w[c], term2[c], x_centered, rstd[c], rstd2_term3[c], batch_stats)
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# dropout: splitmix64 counter hash (definition in reference.py)
+# dropout: splitmix64 counter hash (_scalar.py), one draw per row
 
 
-@njit(**_FLAGS)
-def _is_kept(threshold, seed, counter):
-    """u >= p for u the top 53 bits of splitmix64 output number ``counter`` as a float in [0, 1).
-
-    Compared as integers: u >= p  <=>  (z >> 11) >= p * 2^53  <=>  (z >> 11) >= threshold = ceil(p * 2^53),
-    exact because scaling by 2^53 is exact and the left side is an integer. It saves a conversion per element.
-    """
-    z = seed + (counter + np.uint64(1)) * SPLITMIX_GAMMA
-    z = (z ^ (z >> np.uint64(30))) * SPLITMIX_MUL1
-    z = (z ^ (z >> np.uint64(27))) * SPLITMIX_MUL2
-    z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)) >= threshold
-
-
-@njit(parallel=True, **_FLAGS)
+@njit(parallel=True)
 def _dropout_elements(x, threshold, scale, seed, offset, y):
     """x, y (R,), one draw per element: y = x * scale where kept, else 0. A flat loop, so the hash vectorizes.
 
@@ -362,23 +333,23 @@ def _dropout_elements(x, threshold, scale, seed, offset, y):
     """
     for r in prange(x.size):
         scaled = x[r] * scale
-        y[r] = scaled if _is_kept(threshold, seed, offset + np.uint64(r)) else 0.0
+        y[r] = scaled if is_kept(splitmix64(seed, offset + np.uint64(r)), threshold) else 0.0
 
 
-@njit(parallel=True, **_FLAGS)
+@njit(parallel=True)
 def _dropout_rows(x, threshold, scale, seed, offset, y):
     """x, y (R, S), one draw per row: y = x * scale in kept rows, 0 in dropped rows."""
     R, S = x.shape
     for r in prange(R):
-        keep = _is_kept(threshold, seed, offset + np.uint64(r))
+        keep = is_kept(splitmix64(seed, offset + np.uint64(r)), threshold)
         for s in range(S):
             y[r, s] = x[r, s] * scale if keep else 0.0
 
 
-@njit(parallel=True, **_FLAGS)
+@njit(parallel=True)
 def _dropout_mask(threshold, seed, offset, mask):
     for r in prange(mask.size):
-        mask[r] = _is_kept(threshold, seed, offset + np.uint64(r))
+        mask[r] = is_kept(splitmix64(seed, offset + np.uint64(r)), threshold)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -392,15 +363,15 @@ def _optional(a, dtype):
     return (_PLACEHOLDER[np.dtype(dtype)], False) if a is None else (np.ascontiguousarray(a), True)
 
 
-def _row_view(a, groups):
+def _as_rows(a, groups):
     """(B, C, S) -> (B*G, C/G, S): one row per (b, g); a view of a C-contiguous array."""
     B, C, S = a.shape
     return a.reshape(B * groups, C // groups, S)
 
 
-def _channel_view(a):
-    """(N, C, S) -> (N, C) when S == 1, the column layout; else unchanged."""
-    return a.reshape(a.shape[:2]) if a.shape[2] == 1 else a
+def _as_columns(a):
+    """(N, C, 1) -> (N, C): the layout of the column kernels; a view."""
+    return a.reshape(a.shape[:2])
 
 
 def _flat(a):
@@ -419,22 +390,22 @@ def _copy_affine_grads(dweight64, dbias64, dweight, dbias):
 def row_norm_forward(x, weight, bias, groups: int, eps: float, center: bool, y, mean, rstd) -> None:
     """x (B, C, S) -> y (B, C, S); mean, rstd (B, groups) float64 saved for the backward."""
     _checks.row_norm_forward(x, weight, bias, groups, eps, center, y, mean, rstd)
-    x = np.ascontiguousarray(x)
+    x, groups = np.ascontiguousarray(x), int(groups)
     weight, has_weight = _optional(weight, x.dtype)
     bias, has_bias = _optional(bias, x.dtype)
-    _row_norm_forward(_row_view(x, groups), weight, bias, has_weight, has_bias, groups, float(eps), bool(center),
-                      _row_view(y, groups), mean.reshape(-1), rstd.reshape(-1))
+    _row_norm_forward(_as_rows(x, groups), weight, bias, has_weight, has_bias, groups, float(eps), bool(center),
+                      _as_rows(y, groups), mean.reshape(-1), rstd.reshape(-1))
 
 
 def row_norm_backward(dy, x, mean, rstd, weight, groups: int, center: bool, dx, dweight, dbias) -> None:
     """dy, x (B, C, S), saved mean, rstd (B, groups) -> dx (B, C, S); dweight, dbias (C,) or None."""
     _checks.row_norm_backward(dy, x, mean, rstd, weight, groups, center, dx, dweight, dbias)
-    x, dy = np.ascontiguousarray(x), np.ascontiguousarray(dy)
+    x, dy, groups = np.ascontiguousarray(x), np.ascontiguousarray(dy), int(groups)
     weight, has_weight = _optional(weight, x.dtype)
     C = x.shape[1]
     dweight64, dbias64 = np.empty(C), np.empty(C)
-    _row_norm_backward(_row_view(dy, groups), _row_view(x, groups), _flat(mean), _flat(rstd), weight, has_weight,
-                       groups, bool(center), _row_view(dx, groups), dweight64, dbias64)
+    _row_norm_backward(_as_rows(dy, groups), _as_rows(x, groups), _flat(mean), _flat(rstd), weight, has_weight,
+                       groups, bool(center), _as_rows(dx, groups), dweight64, dbias64)
     _copy_affine_grads(dweight64, dbias64, dweight, dbias)
 
 
@@ -442,42 +413,44 @@ def channel_norm_forward(x, weight, bias, eps: float, y, mean, rstd, var_unbiase
     """x (N, C, S) -> y (N, C, S); batch statistics mean, rstd, var_unbiased (C,) float64."""
     _checks.channel_norm_forward(x, weight, bias, eps, y, mean, rstd, var_unbiased)
     x = np.ascontiguousarray(x)
-    stats = _column_stats if x.shape[2] == 1 else _channel_stats_runs
-    stats(_channel_view(x), float(eps), mean, rstd, var_unbiased)
+    if x.shape[2] == 1:
+        _column_stats(_as_columns(x), float(eps), mean, rstd, var_unbiased)
+    else:
+        _channel_stats_runs(x, float(eps), mean, rstd, var_unbiased)
     channel_norm_apply(x, mean, rstd, weight, bias, y)
 
 
 def channel_norm_apply(x, mean, rstd, weight, bias, y) -> None:
     """y = (x - mean[c]) * rstd[c] * weight[c] + bias[c] with given statistics mean, rstd (C,) float64."""
     _checks.channel_norm_apply(x, mean, rstd, weight, bias, y)
-    x = np.ascontiguousarray(x)
+    x, mean, rstd = np.ascontiguousarray(x), _flat(mean), _flat(rstd)
     weight, has_weight = _optional(weight, x.dtype)
     bias, has_bias = _optional(bias, x.dtype)
-    apply = _column_apply if x.shape[2] == 1 else _channel_apply_runs
-    apply(_channel_view(x), _flat(mean), _flat(rstd), weight, bias, has_weight, has_bias, _channel_view(y))
+    if x.shape[2] == 1:
+        _column_apply(_as_columns(x), mean, rstd, weight, bias, has_weight, has_bias, _as_columns(y))
+    else:
+        _channel_apply_runs(x, mean, rstd, weight, bias, has_weight, has_bias, y)
 
 
 def channel_norm_backward(dy, x, mean, rstd, weight, batch_stats: bool, dx, dweight, dbias) -> None:
     """dy, x (N, C, S) -> dx (N, C, S); dweight, dbias (C,) or None. Full VJP when batch_stats is True."""
     _checks.channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, dbias)
-    x, dy = np.ascontiguousarray(x), np.ascontiguousarray(dy)
+    x, dy, mean, rstd = np.ascontiguousarray(x), np.ascontiguousarray(dy), _flat(mean), _flat(rstd)
     weight, has_weight = _optional(weight, x.dtype)
     C = x.shape[1]
     dweight64, dbias64 = np.empty(C), np.empty(C)
-    backward = _column_backward if x.shape[2] == 1 else _channel_backward_runs
-    backward(_channel_view(dy), _channel_view(x), _flat(mean), _flat(rstd), weight, has_weight, bool(batch_stats),
-             _channel_view(dx), dweight64, dbias64)
+    if x.shape[2] == 1:
+        _column_backward(_as_columns(dy), _as_columns(x), mean, rstd, weight, has_weight, bool(batch_stats),
+                         _as_columns(dx), dweight64, dbias64)
+    else:
+        _channel_backward_runs(dy, x, mean, rstd, weight, has_weight, bool(batch_stats), dx, dweight64, dbias64)
     _copy_affine_grads(dweight64, dbias64, dweight, dbias)
-
-
-def _threshold(p):
-    return np.uint64(math.ceil(p * 2**53))  # u >= p as an integer comparison: see _is_kept
 
 
 def _masked_scale(x, p, seed, offset, y):
     """y = x * keep[r] / (1 - p), the dropout forward and backward alike; x, y (R, S)."""
     x = np.ascontiguousarray(x)
-    threshold, seed, offset = _threshold(p), np.uint64(seed), np.uint64(offset)
+    threshold, seed, offset = keep_threshold(p), np.uint64(seed), np.uint64(offset)
     scale = 1.0 / (1.0 - p) if p < 1.0 else 0.0
     if x.shape[1] == 1:
         _dropout_elements(x.reshape(-1), threshold, scale, seed, offset, y.reshape(-1))
@@ -498,4 +471,4 @@ def dropout_backward(dy, p: float, seed: int, offset: int, dx) -> None:
 def dropout_mask(p: float, seed: int, offset: int, mask) -> None:
     """mask (R,) uint8 out: 1 where row r is kept, 0 where dropped."""
     p, seed, offset = _checks.dropout_mask(p, seed, offset, mask)
-    _dropout_mask(_threshold(p), np.uint64(seed), np.uint64(offset), mask)
+    _dropout_mask(keep_threshold(p), np.uint64(seed), np.uint64(offset), mask)

@@ -15,12 +15,11 @@ beside BLAS's threads on every parameter of every step.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from . import _numba_cache  # noqa: F401  (sets the cache folder; it must precede every @njit)
+from ._jit import njit
 from .reference_optim import adagrad_scalars, adam_scalars, check_update, rmsprop_scalars, sgd_scalars
 
-_FLAGS = dict(cache=True, error_model="numpy")
 PARALLEL_MIN_SIZE = 1 << 17  # elements: from here an update runs on Numba's threads ...
 CHUNK = 1 << 14  # ... in chunks of this many elements
 
@@ -38,18 +37,18 @@ def _run(kernels, arrays, scalars):
             a[...] = f.reshape(a.shape)
 
 
-@njit(**_FLAGS)
+@njit(reassociate=False)
 def _chunks(size):
     return (size + CHUNK - 1) // CHUNK
 
 
-@njit(**_FLAGS)
+@njit(reassociate=False)
 def _chunk(c, size):
     """Elements of chunk c, as a slice (an empty placeholder sliced by it stays empty)."""
     return slice(c * CHUNK, min(size, (c + 1) * CHUNK))
 
 
-@njit(**_FLAGS)
+@njit(reassociate=False)
 def _effective_grad(g, p, weight_decay, maximize):
     """d = (-g if maximize else g) + weight_decay * p, one element."""
     d = -g if maximize else g
@@ -62,7 +61,7 @@ def _effective_grad(g, p, weight_decay, maximize):
 # SGD
 
 
-@njit(**_FLAGS)
+@njit(reassociate=False)
 def _sgd(param, grad, buf, scalars):
     lr, weight_decay, momentum, keep, has_buf, nesterov, maximize, first_step = scalars
     for i in range(param.size):
@@ -73,7 +72,7 @@ def _sgd(param, grad, buf, scalars):
         param[i] = param[i] + d * -lr
 
 
-@njit(parallel=True, **_FLAGS)
+@njit(parallel=True, reassociate=False)
 def _sgd_parallel(param, grad, buf, scalars):
     for c in prange(_chunks(param.size)):
         s = _chunk(c, param.size)
@@ -91,7 +90,7 @@ def sgd_step(param, grad, momentum_buffer, lr, weight_decay, momentum, dampening
 # Adam, AdamW
 
 
-@njit(**_FLAGS)
+@njit(reassociate=False)
 def _adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scalars):
     new1, beta2, new2, eps, weight_decay, param_scale, step_size, bias_correction2_sqrt, amsgrad, maximize = scalars
     decays = param_scale != 1
@@ -109,7 +108,7 @@ def _adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scalars):
         param[i] = p + m / denom * -step_size
 
 
-@njit(parallel=True, **_FLAGS)
+@njit(parallel=True, reassociate=False)
 def _adam_parallel(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scalars):
     for c in prange(_chunks(param.size)):
         s = _chunk(c, param.size)
@@ -128,7 +127,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, ep
 # RMSprop
 
 
-@njit(**_FLAGS)
+@njit(reassociate=False)
 def _rmsprop(param, grad, square_avg, grad_avg, buf, scalars):
     lr, alpha, new, eps, weight_decay, momentum, centered, has_buf, maximize = scalars
     for i in range(param.size):
@@ -146,7 +145,7 @@ def _rmsprop(param, grad, square_avg, grad_avg, buf, scalars):
         param[i] = param[i] + step * -lr
 
 
-@njit(parallel=True, **_FLAGS)
+@njit(parallel=True, reassociate=False)
 def _rmsprop_parallel(param, grad, square_avg, grad_avg, buf, scalars):
     for c in prange(_chunks(param.size)):
         s = _chunk(c, param.size)
@@ -165,7 +164,7 @@ def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, 
 # Adagrad
 
 
-@njit(**_FLAGS)
+@njit(reassociate=False)
 def _adagrad(param, grad, state_sum, scalars):
     clr, eps, weight_decay, maximize = scalars
     for i in range(param.size):
@@ -175,7 +174,7 @@ def _adagrad(param, grad, state_sum, scalars):
         param[i] = param[i] + d / (np.sqrt(s) + eps) * -clr
 
 
-@njit(parallel=True, **_FLAGS)
+@njit(parallel=True, reassociate=False)
 def _adagrad_parallel(param, grad, state_sum, scalars):
     for c in prange(_chunks(param.size)):
         s = _chunk(c, param.size)

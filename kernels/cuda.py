@@ -3,7 +3,8 @@
 Every reduction accumulates in float64 in a shared-memory tree (``tree_sum``), whatever the input dtype; the
 variance takes two passes over global memory (mean first, then squared deviations). Loads are widened with
 ``float()``: compiled code would promote float32 anyway, but the simulator computes on numpy scalars, where
-float32 + a Python float stays float32. Kernels are cached on disk (``cache=True``; the simulator ignores it).
+float32 + a Python float stays float32. Kernels are cached on disk when ``_numba_cache`` finds a usable folder
+(the simulator ignores the cache). The scalar pieces shared with the CPU kernels come from ``_scalar.py``.
 
 A *box* is the set of elements one block normalizes, ``x[b0:b0+box_batches, c0:c0+box_channels, :]`` of x (B, C, S):
 
@@ -41,8 +42,7 @@ from contextlib import contextmanager
 import numpy as np
 from numba import config, cuda
 
-from . import _checks, _numba_cache
-from .reference import SPLITMIX_GAMMA, SPLITMIX_MUL1, SPLITMIX_MUL2
+from . import _checks, _numba_cache, _scalar
 from .reference_optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401  (optimizer updates)
 
 if not cuda.is_available():
@@ -105,36 +105,30 @@ def box_element(i, b0, c0, box_channels, positions):
     return b0 + i // row, c0 + i % row // positions, i % positions
 
 
-@cuda.jit(device=True)
-def channel_value(values, c, present, default):
-    """values[c] of an optional per-channel array; ``default`` when it is absent (a 1-element placeholder)."""
-    return float(values[c]) if present else default
+# The scalar functions shared with the CPU kernels (_scalar.py), compiled from the same source as device functions.
+channel_param, input_grad, is_kept, splitmix64 = (
+    cuda.jit(device=True)(function.py_func)
+    for function in (_scalar.channel_param, _scalar.input_grad, _scalar.is_kept, _scalar.splitmix64)
+)
 
 
 @cuda.jit(device=True)
 def affine(x_hat, weight, bias, c, has_weight, has_bias):
     """x_hat * weight[c] + bias[c] in float64."""
-    return x_hat * channel_value(weight, c, has_weight, 1.0) + channel_value(bias, c, has_bias, 0.0)
+    return x_hat * channel_param(weight, has_weight, c, 1.0) + channel_param(bias, has_bias, c, 0.0)
 
 
 @cuda.jit(device=True)
-def keep_row(p, seed, offset, r):
-    """True when row r survives: u >= p, u the top 53 bits of splitmix64 output number offset + r, in [0, 1).
-
-    seed, offset are uint64, so every product and sum wraps mod 2^64.
-    """
-    z = seed + (offset + np.uint64(r) + np.uint64(1)) * SPLITMIX_GAMMA
-    z = (z ^ (z >> np.uint64(30))) * SPLITMIX_MUL1
-    z = (z ^ (z >> np.uint64(27))) * SPLITMIX_MUL2
-    z ^= z >> np.uint64(31)
-    return (z >> np.uint64(11)) * 2.0**-53 >= p
+def keep_row(threshold, seed, offset, r):
+    """True when row r survives: draw number offset + r, wrapping mod 2^64 (seed, offset and threshold are uint64)."""
+    return is_kept(splitmix64(seed, offset + np.uint64(r)), threshold)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # kernels
 
 
-@cuda.jit(cache=True)
+@cuda.jit(cache=_numba_cache.ENABLED)
 def norm_forward_kernel(
     x,  # (B, C, S) input
     weight,  # (C,) or placeholder
@@ -183,7 +177,7 @@ def norm_forward_kernel(
         var_unbiased[box] = var * n / (n - 1) if n > 1 else math.nan
 
 
-@cuda.jit(cache=True)
+@cuda.jit(cache=_numba_cache.ENABLED)
 def norm_backward_kernel(
     dy,  # (B, C, S) upstream gradient
     x,  # (B, C, S) forward input
@@ -195,8 +189,8 @@ def norm_backward_kernel(
     box_channels,  # channels per box
     boxes_per_batch,  # boxes side by side along C, G; the grid is a multiple of it
     segment,  # threads per channel in pass 1: a power of two <= BLOCK_SIZE
-    mean_from_x,  # the mean was computed from x: keep term 2
-    rstd_from_x,  # rstd was computed from x: keep term 3
+    center,  # the mean was subtracted (False: RMSNorm): term 2 when the statistics came from x
+    batch_stats,  # mean and rstd were computed from x (this batch): terms 2 and 3; else dx = rstd * dx_hat
     dx,  # (B, C, S) output
     dweight_partial,  # (R, C) float64 scratch, R = grid / G: row k // G sums dy * x_hat over block k's boxes
     dbias_partial,  # (R, C) float64 scratch: likewise sum dy
@@ -240,22 +234,22 @@ def norm_backward_kernel(
                 later = box > block
                 dweight_partial[scratch_row, c] = p + (dweight_partial[scratch_row, c] if later else 0.0)
                 dbias_partial[scratch_row, c] = q + (dbias_partial[scratch_row, c] if later else 0.0)
-                w = channel_value(weight, c, has_weight, 1.0)
+                w = channel_param(weight, has_weight, c, 1.0)
                 sum_dx_hat += w * q
                 sum_dx_hat_x_hat += w * p
         mean_dx_hat = tree_sum(sum_dx_hat, 1, BLOCK_SIZE) / n
         mean_dx_hat_x_hat = tree_sum(sum_dx_hat_x_hat, 1, BLOCK_SIZE) / n
-        term2 = mean_dx_hat if mean_from_x else 0.0
-        term3 = mean_dx_hat_x_hat if rstd_from_x else 0.0
+        term2 = mean_dx_hat if center else 0.0
+        rstd2_term3 = r * r * mean_dx_hat_x_hat
 
         for i in range(tid, n, BLOCK_SIZE):
             b, c, s = box_element(i, b0, c0, box_channels, S)
-            x_hat = (float(x[b, c, s]) - m) * r
-            dx_hat = float(dy[b, c, s]) * channel_value(weight, c, has_weight, 1.0)
-            dx[b, c, s] = r * (dx_hat - term2 - x_hat * term3)
+            w = channel_param(weight, has_weight, c, 1.0)
+            x_centered = float(x[b, c, s]) - m
+            dx[b, c, s] = input_grad(float(dy[b, c, s]), w, term2, x_centered, r, rstd2_term3, batch_stats)
 
 
-@cuda.jit(cache=True)
+@cuda.jit(cache=_numba_cache.ENABLED)
 def channel_sum_kernel(partial, out):
     """out[c] = sum_r partial[r, c] for partial (R, C) float64.
 
@@ -274,7 +268,7 @@ def channel_sum_kernel(partial, out):
         out[c] = total
 
 
-@cuda.jit(cache=True)
+@cuda.jit(cache=_numba_cache.ENABLED)
 def channel_norm_apply_kernel(x, mean, rstd, weight, bias, has_weight, has_bias, y):
     """y = (x - mean[c]) * rstd[c] * weight[c] + bias[c] for x, y (N, C, S), mean, rstd (C,) float64."""
     _, C, S = x.shape
@@ -283,20 +277,20 @@ def channel_norm_apply_kernel(x, mean, rstd, weight, bias, has_weight, has_bias,
         y[b, c, s] = affine((float(x[b, c, s]) - mean[c]) * rstd[c], weight, bias, c, has_weight, has_bias)
 
 
-@cuda.jit(cache=True)
-def dropout_kernel(x, p, scale, seed, offset, y):
+@cuda.jit(cache=_numba_cache.ENABLED)
+def dropout_kernel(x, threshold, scale, seed, offset, y):
     """y = x * scale where row r is kept, else exactly 0, for x, y (R, S); scale = 1 / (1 - p), 0 when p == 1."""
     S = x.shape[1]
     for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
         r, s = i // S, i % S
-        y[r, s] = float(x[r, s]) * scale if keep_row(p, seed, offset, r) else 0.0
+        y[r, s] = float(x[r, s]) * scale if keep_row(threshold, seed, offset, r) else 0.0
 
 
-@cuda.jit(cache=True)
-def dropout_mask_kernel(p, seed, offset, mask):
+@cuda.jit(cache=_numba_cache.ENABLED)
+def dropout_mask_kernel(threshold, seed, offset, mask):
     """mask[r] = 1 where row r is kept, else 0, for mask (R,) uint8."""
     for r in range(cuda.grid(1), mask.size, cuda.gridsize(1)):
-        mask[r] = 1 if keep_row(p, seed, offset, r) else 0
+        mask[r] = 1 if keep_row(threshold, seed, offset, r) else 0
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -367,7 +361,7 @@ def _norm_forward(x, weight, bias, box_batches, box_channels, boxes_per_batch, e
                 box_batches, box_channels, boxes_per_batch, float(eps), bool(center), device(y, output=True), *stats)
 
 
-def _norm_backward(dy, x, mean, rstd, weight, box_batches, box_channels, boxes_per_batch, mean_from_x, rstd_from_x,
+def _norm_backward(dy, x, mean, rstd, weight, box_batches, box_channels, boxes_per_batch, center, batch_stats,
                    dx, dweight, dbias):
     """Launches norm_backward_kernel (R * G blocks), then channel_sum_kernel for each weight gradient."""
     C, S = x.shape[1], x.shape[2]
@@ -380,8 +374,8 @@ def _norm_backward(dy, x, mean, rstd, weight, box_batches, box_channels, boxes_p
         partials = [cuda.device_array((rows, C), np.float64) for _ in range(2)]
         segment = min(BLOCK_SIZE, 1 << (box_batches * S - 1).bit_length())  # power of two >= a channel's elements
         _launch(norm_backward_kernel, rows * boxes_per_batch, device(dy), device(x), device(mean), device(rstd),
-                weight_d, has_weight, box_batches, box_channels, boxes_per_batch, segment, bool(mean_from_x),
-                bool(rstd_from_x), device(dx, output=True), *partials)
+                weight_d, has_weight, box_batches, box_channels, boxes_per_batch, segment, bool(center),
+                bool(batch_stats), device(dx, output=True), *partials)
         for partial, out in zip(partials, (dweight, dbias), strict=True):
             if out is not None:
                 _launch(channel_sum_kernel, -(-C // SUM_CHANNELS), partial, device(out, output=True))
@@ -391,8 +385,8 @@ def _dropout(x, p, seed, offset, y):
     """y = x * keep[r] / (1 - p) for x, y (R, S); the product is formed in float64 and rounded once."""
     scale = 1.0 / (1.0 - p) if p < 1.0 else 0.0
     with _device_arrays() as device:
-        _launch(dropout_kernel, _grid(x.size), device(x), p, scale, np.uint64(seed), np.uint64(offset),
-                device(y, output=True))
+        _launch(dropout_kernel, _grid(x.size), device(x), _scalar.keep_threshold(p), scale, np.uint64(seed),
+                np.uint64(offset), device(y, output=True))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -435,7 +429,7 @@ def channel_norm_backward(dy, x, mean, rstd, weight, batch_stats: bool, dx, dwei
     """dy, x (N, C, S) -> dx (N, C, S); dweight, dbias (C,) or None. Full VJP when batch_stats, else dy*weight*rstd."""
     _checks.channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, dbias)
     N, C, _ = x.shape
-    _norm_backward(dy, x, mean, rstd, weight, N, 1, C, batch_stats, batch_stats, dx, dweight, dbias)
+    _norm_backward(dy, x, mean, rstd, weight, N, 1, C, True, batch_stats, dx, dweight, dbias)
 
 
 def dropout_forward(x, p: float, seed: int, offset: int, y) -> None:
@@ -452,5 +446,5 @@ def dropout_mask(p: float, seed: int, offset: int, mask) -> None:
     """mask (R,) uint8 out: 1 where row r is kept, 0 where dropped."""
     p, seed, offset = _checks.dropout_mask(p, seed, offset, mask)
     with _device_arrays() as device:
-        _launch(dropout_mask_kernel, _grid(mask.size), p, np.uint64(seed), np.uint64(offset),
+        _launch(dropout_mask_kernel, _grid(mask.size), _scalar.keep_threshold(p), np.uint64(seed), np.uint64(offset),
                 device(mask, output=True))

@@ -35,7 +35,8 @@ rows ``x[b, g*C/G:(g+1)*C/G, :]``. BatchNorm takes x as (N, C, S) and normalizes
 Dropout
 -------
 Row r of x (R, S) is kept when u_r >= p, u_r being the splitmix64 output number ``offset + r`` of a generator
-seeded with ``seed``, mapped to [0, 1) by its top 53 bits. With keep_prob = 1 - p::
+seeded with ``seed``, mapped to [0, 1) by its top 53 bits (``_scalar.py``: ``splitmix64``, and ``is_kept``, which
+compares as integers). With keep_prob = 1 - p::
 
     y  = x * keep_r / keep_prob              (a dropped element is exactly 0, whatever x holds)
     dx = dy * keep_r / keep_prob             (the same mask, regenerated from (seed, offset))
@@ -45,7 +46,7 @@ The product x * (1 / keep_prob) is formed in float64 and rounded once, so every 
 
 import numpy as np
 
-from . import _checks
+from . import _checks, _scalar
 from .reference_optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401  (optimizer updates)
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -157,26 +158,14 @@ def channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, d
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# dropout: splitmix64 counter hash, one draw per row
-
-SPLITMIX_GAMMA = np.uint64(0x9E3779B97F4A7C15)
-SPLITMIX_MUL1 = np.uint64(0xBF58476D1CE4E5B9)
-SPLITMIX_MUL2 = np.uint64(0x94D049BB133111EB)
-
-
-def splitmix64(seed, counters):
-    """Output number ``counters`` (uint64 array) of splitmix64 seeded with ``seed``; arithmetic is mod 2^64."""
-    z = np.uint64(seed) + (counters + np.uint64(1)) * SPLITMIX_GAMMA
-    z = (z ^ (z >> np.uint64(30))) * SPLITMIX_MUL1
-    z = (z ^ (z >> np.uint64(27))) * SPLITMIX_MUL2
-    return z ^ (z >> np.uint64(31))
+# dropout: splitmix64 counter hash, one draw per row (the draw and the keep test are _scalar.py's, run on arrays)
 
 
 def _keep(p, seed, offset, rows):
     """keep (rows,) bool: u >= p with u the top 53 bits of the draw offset + r, as a float in [0, 1)."""
     counters = np.uint64(offset) + np.arange(rows, dtype=np.uint64)
-    u = (splitmix64(seed, counters) >> np.uint64(11)).astype(np.float64) * 2.0**-53
-    return u >= p
+    draws = _scalar.splitmix64.py_func(np.uint64(seed), counters)
+    return _scalar.is_kept.py_func(draws, _scalar.keep_threshold(p))
 
 
 def _apply_mask(x, p, seed, offset, y):

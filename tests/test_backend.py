@@ -32,18 +32,21 @@ REPORT = (
 )
 
 
+@pytest.mark.slow
 def test_default_is_numba_and_cuda_is_never_imported_unasked():
     result = _run(REPORT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["numba", "tinygrad_norm.kernels.cpu", "False"]
 
 
+@pytest.mark.slow
 def test_environment_variable_chooses_the_backend():
     result = _run(REPORT, TINYGRAD_NORM_BACKEND="numpy")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["numpy", "tinygrad_norm.kernels.reference", "False"]
 
 
+@pytest.mark.slow
 def test_unknown_name_in_environment_variable_fails_at_import_naming_it():
     result = _run(REPORT, TINYGRAD_NORM_BACKEND="tpu")
     assert result.returncode != 0

@@ -174,6 +174,7 @@ def test_import_fails_clearly_without_cuda():
 # the same cases on the simulator, in child processes (the simulator replaces numba.cuda for a whole process)
 
 
+@pytest.mark.slow
 def test_cases_pass_on_the_simulator():
     """Two child processes side by side, one per core: the simulator is single-threaded Python."""
     shards = ["row_norm", "not row_norm"]
