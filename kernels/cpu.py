@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import _checks, _numba_cache  # noqa: F401  (_numba_cache sets the cache folder; it must precede every @njit)
+from .cpu_conv import *  # noqa: F403  (convolution and pooling: cpu_conv.__all__)
 from .reference import SPLITMIX_GAMMA, SPLITMIX_MUL1, SPLITMIX_MUL2
 
 _FLAGS = dict(cache=True, error_model="numpy", fastmath={"reassoc"})

@@ -43,6 +43,7 @@ from numba import config, cuda
 
 from . import _checks, _numba_cache
 from .reference import SPLITMIX_GAMMA, SPLITMIX_MUL1, SPLITMIX_MUL2
+from .reference_conv import *  # noqa: F403  (convolution and pooling run as array code, in CuPy)
 
 if not cuda.is_available():
     raise ImportError("numba.cuda finds no usable GPU (NUMBA_ENABLE_CUDASIM=1 runs the kernels on the simulator)")

@@ -46,6 +46,7 @@ The product x * (1 / keep_prob) is formed in float64 and rounded once, so every 
 import numpy as np
 
 from . import _checks
+from .reference_conv import *  # noqa: F403  (convolution and pooling: reference_conv.__all__)
 
 # ---------------------------------------------------------------------------------------------------------------
 # shared pieces
