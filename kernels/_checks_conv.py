@@ -22,6 +22,9 @@ Padding = tuple[Pair, Pair]
 
 @dataclass(frozen=True)
 class Window:
+    """The checked arguments of one call and the output size: output (i, j) reads the padded input at
+    (i sh + a dh, j sw + b dw) for a < KH, b < KW."""
+
     kernel: Pair  # (KH, KW)
     stride: Pair
     dilation: Pair
@@ -52,7 +55,8 @@ def _padding(padding):
 
 
 def output_hw(hw, kernel, stride, padding, dilation) -> Pair:
-    """(OH, OW) of a window over a (H, W) plane: OH = (H + top + bottom - dh (KH - 1) - 1) // sh + 1."""
+    """(OH, OW) of a window over a (H, W) plane: OH = (H + top + bottom - dh (KH - 1) - 1) // sh + 1. The kernel
+    modules export it, so that callers size the outputs they allocate by the same formula."""
     return tuple(
         (size + before + after - d * (k - 1) - 1) // s + 1
         for size, k, s, (before, after), d in zip(hw, kernel, stride, padding, dilation)
