@@ -1,23 +1,29 @@
 """Convolution and pooling kernels: numba (cpu_conv) against the numpy reference (reference_conv) and torch.
 
-    python bench/bench_conv.py
+    python bench/bench_conv.py [--threads N]
 
 For each op and shape (float32) it prints the forward and the forward+backward medians in ms of the numba and numpy
-backends and of torch.nn.functional (2 threads), and the ratios numpy / numba and torch / numba of the
+backends and of torch.nn.functional, and the ratios numpy / numba and torch / numba of the
 forward+backward times (above 1: numba is faster). The backward computes every gradient (dx, dweight and dbias for a
 convolution), on every backend. The shapes are those of a small CNN (1 -> 16 and 16 -> 32 channels at 28x28 and
 14x14, batch 64, each followed by a 2x2 max pool) and of a wider layer (64 -> 64 channels at 32x32, batch 32).
 
 Numba and torch each bring an OpenMP runtime, so torch is timed in a block of its own after a pause. Numba's and
 OpenBLAS's thread pools share the cores: run it also with OMP_WAIT_POLICY=PASSIVE to see what their spinning costs.
+``--threads N`` runs Numba, BLAS and torch on N threads (default 2); with 1, a busy neighbour process on a 2-core
+machine barely moves the numbers, while a parallel kernel waits for the scheduler's time slice whenever one of its
+threads lands on the busy core.
 """
 
+import argparse
 import os
 import time
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from roofline import THREADS, median_ms
+from threadpoolctl import threadpool_limits
 from tinygrad_norm.kernels import cpu, reference
 
 PADDING = ((1, 1), (1, 1))
@@ -118,6 +124,11 @@ def torch_calls(torch, case, x, weight=None, bias=None):
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=THREADS, help="threads of Numba, BLAS and torch")
+    threads = parser.parse_args().threads
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    threadpool_limits(threads)
     load = os.getloadavg()[0]
     rows = {}
     for case in CASES:
@@ -131,12 +142,13 @@ def main():
         torch = None
     if torch is not None:
         time.sleep(1.0)  # let Numba's worker threads go idle before torch's OpenMP pool spins up
-        torch.set_num_threads(THREADS)
+        torch.set_num_threads(threads)
         for case in CASES:
             forward, both = torch_calls(torch, case, *make_data(case))
             rows[case, "torch"] = (median_ms(forward), median_ms(both))
     policy = os.environ.get("OMP_WAIT_POLICY", "unset")
-    print(f"float32, medians in ms; OMP_WAIT_POLICY {policy}; load average {load:.1f} at the start\n")
+    print(f"float32, medians in ms, {threads} thread(s); OMP_WAIT_POLICY {policy}; load average {load:.1f} at the "
+          f"start\n")
     header = (f"{'op':<22}{'x shape':<14}{'numba fwd':>10}{'fwd+bwd':>9}{'numpy fwd':>10}{'fwd+bwd':>9}"
               f"{'torch fwd':>10}{'fwd+bwd':>9}{'numpy/numba':>12}{'torch/numba':>12}")
     print(header)
