@@ -47,6 +47,7 @@ The product x * (1 / keep_prob) is formed in float64 and rounded once, so every 
 import numpy as np
 
 from . import _checks, _scalar
+from .reference_conv import *  # noqa: F403  (convolution and pooling: reference_conv.__all__)
 from .reference_optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401  (optimizer updates)
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -54,9 +54,8 @@ def conv2d(
     kernel = weight.shape[2:]
     padding = _conv_padding(padding, kernel, stride, dilation)
     check_window_fits("conv2d", x.shape[2:], padding, kernel, dilation)
-    out = Conv2dOp.apply(x, weight, stride=stride, padding=padding, dilation=dilation, groups=groups)
-    if bias is not None:
-        out = out + bias.reshape(1, -1, 1, 1)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    out = Conv2dOp.apply(*inputs, stride=stride, padding=padding, dilation=dilation, groups=groups)
     return out.squeeze(0) if unbatched else out
 
 

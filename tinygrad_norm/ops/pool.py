@@ -1,70 +1,55 @@
-"""2-D max and average pooling over sliding windows of (N, C, H, W) arrays."""
+"""2-D max and average pooling of (N, C, H, W) arrays: the backend's kernels forward and backward.
+
+The math (which position a max-pooling window's gradient goes to, the average's divisor) is in
+kernels/reference_conv.py.
+"""
 
 from __future__ import annotations
 
-import math
+import numpy as np
 
+from .. import backend
 from ..autograd import Function
-from .windows import Padding, Pair, crop2d, pad2d, scatter_windows, sliding_windows
+from .windows import Padding, Pair
+
+
+def _empty_output(kernels, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair, xp, dtype):
+    oh, ow = kernels.output_hw(x.shape[2:], kernel, stride, padding, dilation)
+    return xp.empty((*x.shape[:2], oh, ow), dtype)
 
 
 class MaxPool2d(Function):
-    """y[n, c, i, j] = max_{a, b} x_pad[n, c, i·sh + a·dh, j·sw + b·dw], with x padded by -inf.
-
-    Each window's gradient goes to its first maximum in row-major order (as torch, which also makes
-    a NaN the maximum), summed where windows overlap.
-    """
+    """y[n, c, i, j] = max of the window over x padded with -inf; its gradient goes to the position the maximum was
+    read from (torch's choice among ties and nans), summed where windows overlap."""
 
     def forward(self, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair):
-        self.kernel, self.stride, self.padding, self.dilation = kernel, stride, padding, dilation
-        x_pad = pad2d(x, padding, -math.inf, self.xp)
-        windows = sliding_windows(x_pad, kernel, stride, dilation, self.xp)  # (N, C, OH, OW, KH, KW)
-        flat = windows.reshape(*windows.shape[:4], -1)  # (N, C, OH, OW, KH·KW)
-        self.argmax = flat.argmax(axis=-1)  # (N, C, OH, OW)
-        self.x_pad_shape = x_pad.shape
-        return self.xp.take_along_axis(flat, self.argmax[..., None], axis=-1)[..., 0]
+        self.kernels, self.x_shape, self.x_dtype = backend.kernels(x), x.shape, x.dtype
+        window = kernel, stride, padding, dilation
+        y = _empty_output(self.kernels, x, *window, self.xp, x.dtype)
+        self.indices = _empty_output(self.kernels, x, *window, self.xp, np.int64)
+        self.kernels.max_pool2d_forward(x, *window, y, self.indices)
+        return y
 
     def backward(self, grad):
-        zero, kw = self.xp.zeros((), grad.dtype), self.kernel[1]
-
-        def window_grad(a: int, b: int):
-            return self.xp.where(self.argmax == a * kw + b, grad, zero)
-
-        dx_pad = scatter_windows(
-            window_grad, self.x_pad_shape, grad.dtype, self.kernel, self.stride, self.dilation, self.xp
-        )
-        return crop2d(dx_pad, self.padding)
+        dx = self.xp.empty(self.x_shape, self.x_dtype)
+        self.kernels.max_pool2d_backward(grad.astype(self.x_dtype, copy=False), self.indices, dx)
+        return dx
 
 
 class AvgPool2d(Function):
-    """y[n, c, i, j] = Σ_{a, b} x_pad[n, c, i·sh + a, j·sw + b] / divisor[i, j], with x zero-padded;
-    dx_pad[n, c, i·sh + a, j·sw + b] += g[n, c, i, j] / divisor[i, j].
-
-    divisor = `divisor_override` when given, else KH·KW (count_include_pad) or the number of
-    unpadded positions in the window.
-    """
+    """y[n, c, i, j] = sum of the window over x zero-padded / divisor; divisor = `divisor_override` when given, else
+    KH·KW (count_include_pad) or the number of the window's positions inside x."""
 
     def forward(
         self, x, kernel: Pair, stride: Pair, padding: Padding, count_include_pad: bool, divisor_override: int | None
     ):
-        xp = self.xp
-        self.kernel, self.stride, self.padding = kernel, stride, padding
-        x_pad = pad2d(x, padding, 0.0, xp)
-        windows = sliding_windows(x_pad, kernel, stride, (1, 1), xp)  # (N, C, OH, OW, KH, KW)
-        if divisor_override is not None:
-            divisor = divisor_override
-        elif count_include_pad:
-            divisor = kernel[0] * kernel[1]
-        else:
-            inside = pad2d(xp.ones((1, 1, *x.shape[2:]), x.dtype), padding, 0.0, xp)
-            divisor = sliding_windows(inside, kernel, stride, (1, 1), xp).sum(axis=(4, 5))[0, 0]  # (OH, OW)
-        self.scale = xp.asarray(1.0 / divisor, dtype=x.dtype)
-        self.x_pad_shape = x_pad.shape
-        return windows.sum(axis=(4, 5)) * self.scale
+        self.kernels, self.x_shape, self.x_dtype = backend.kernels(x), x.shape, x.dtype
+        self.arguments = kernel, stride, padding, count_include_pad, divisor_override
+        y = _empty_output(self.kernels, x, kernel, stride, padding, (1, 1), self.xp, x.dtype)
+        self.kernels.avg_pool2d_forward(x, *self.arguments, y)
+        return y
 
     def backward(self, grad):
-        scaled = grad * self.scale  # (N, C, OH, OW)
-        dx_pad = scatter_windows(
-            lambda a, b: scaled, self.x_pad_shape, grad.dtype, self.kernel, self.stride, (1, 1), self.xp
-        )
-        return crop2d(dx_pad, self.padding)
+        dx = self.xp.empty(self.x_shape, self.x_dtype)
+        self.kernels.avg_pool2d_backward(grad.astype(self.x_dtype, copy=False), *self.arguments, dx)
+        return dx
