@@ -263,7 +263,7 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
 
     # ---- binary operators ----------------------------------------------------------------------
 
-    def _operand(self, other) -> Tensor:
+    def _wrap_operand(self, other) -> Tensor:
         """Wrap a scalar or array operand. Python scalars take a floating tensor's dtype, and a Python float
         with an integer or bool tensor is float32 (as in torch); other scalars and arrays keep numpy's dtype."""
         if isinstance(other, Tensor):
@@ -274,50 +274,50 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
             return Tensor._from_array(self.xp.asarray(other, dtype=np.float32), False)
         return Tensor._from_array(self.xp.asarray(other), False)
 
-    def _operands(self, other) -> tuple[Tensor, Tensor]:
+    def _promoted_operands(self, other) -> tuple[Tensor, Tensor]:
         """This tensor and the wrapped `other`, cast to their common dtype by `promote`."""
-        other = self._operand(other)
+        other = self._wrap_operand(other)
         return (self, other) if other.dtype == self.dtype else promote(self, other)
 
     def __add__(self, other) -> Tensor:
-        return Add.apply(*self._operands(other))
+        return Add.apply(*self._promoted_operands(other))
 
     def __mul__(self, other) -> Tensor:
-        return Mul.apply(*self._operands(other))
+        return Mul.apply(*self._promoted_operands(other))
 
     def __pow__(self, other) -> Tensor:
-        return Pow.apply(*self._operands(other))
+        return Pow.apply(*self._promoted_operands(other))
 
     def __matmul__(self, other) -> Tensor:
-        return MatMul.apply(*self._operands(other))
+        return MatMul.apply(*self._promoted_operands(other))
 
     def __sub__(self, other) -> Tensor:
-        return self + -self._operand(other)
+        return self + -self._wrap_operand(other)
 
     def __truediv__(self, other) -> Tensor:
-        other = self._operand(other)
+        other = self._wrap_operand(other)
         if other.dtype.kind not in "fc":  # integers have no x ** -1: divide in a float dtype (as torch)
             dtype = self.dtype if self.dtype.kind in "fc" else np.dtype(np.float32)
             return self.astype(dtype) / other.astype(dtype)
         return self * other**-1
 
     def __radd__(self, other) -> Tensor:
-        return self._operand(other) + self
+        return self._wrap_operand(other) + self
 
     def __rmul__(self, other) -> Tensor:
-        return self._operand(other) * self
+        return self._wrap_operand(other) * self
 
     def __rsub__(self, other) -> Tensor:
-        return self._operand(other) - self
+        return self._wrap_operand(other) - self
 
     def __rtruediv__(self, other) -> Tensor:
-        return self._operand(other) / self
+        return self._wrap_operand(other) / self
 
     def __rpow__(self, other) -> Tensor:
-        return self._operand(other) ** self
+        return self._wrap_operand(other) ** self
 
     def __rmatmul__(self, other) -> Tensor:
-        return self._operand(other) @ self
+        return self._wrap_operand(other) @ self
 
     def __neg__(self) -> Tensor:
         return Neg.apply(self)
@@ -397,5 +397,5 @@ def where(condition, a, b) -> Tensor:
     """Elements of `a` where `condition` holds, else of `b`; scalars take the dtype of the tensor operand."""
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
     condition = like.xp.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
-    return Where.apply(Tensor._from_array(condition, False), *promote(like._operand(a), like._operand(b)))
+    return Where.apply(Tensor._from_array(condition, False), *promote(like._wrap_operand(a), like._wrap_operand(b)))
 
