@@ -71,7 +71,8 @@ class DistributedDataParallel(Module):
         _check_same_layout(module)
         _broadcast_values([*module.parameters(), *module.buffers()])
         self._buckets = _plan_buckets(params, cap_mb * 2**20)
-        self._anchor = Tensor(np.zeros((), np.float32), requires_grad=True)  # the leaf the averaging node hangs on
+        # the leaf the averaging node hangs on, in the parameters' array module, as the outputs it is added to
+        self._anchor = Tensor._from_array(params[0].xp.zeros((), np.float32), True)
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         training = self.training and is_grad_enabled() and world_size() > 1

@@ -21,6 +21,7 @@ import importlib.metadata
 import math
 import os
 import re
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -55,7 +56,8 @@ def init(timeout: float | None = None) -> None:
     library cannot be loaded.
     """
     global _world
-    if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0 and not math.isinf(timeout)):
+    valid = isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and 0 < timeout < math.inf
+    if timeout is not None and not valid:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     if _world is None:
         _world = _join(_default_timeout())
@@ -121,8 +123,6 @@ def find_mpiexec() -> str | None:
     wheel = _mpich_wheel_file(lambda path: path.parts[-2:] == ("bin", "mpiexec"))
     if wheel is not None and os.access(wheel, os.X_OK):
         return wheel
-    import shutil
-
     return shutil.which("mpiexec")
 
 
