@@ -21,6 +21,13 @@ Kernels and launch layout (BLOCK_SIZE threads per block):
     dropout_kernel             grid-stride over the elements of x (forward and backward alike)
     dropout_mask_kernel        grid-stride over the rows
 
+BatchNorm over several processes (SyncBatchNorm; the math is in reference.py):
+
+    channel_moments_kernel     one block per channel: its mean and M2 (norm_forward_kernel's passes 1 and 2)
+    channel_combine_kernel     grid-stride over the channels: the shares' moments combined (Chan et al.)
+    channel_grad_sums_kernel   one block per channel: sums of dy and dy * x_hat (norm_backward_kernel's pass 1)
+    channel_input_grad_kernel  grid-stride over the elements of x: dx from the summed sums
+
 Weight gradients take two stages, without atomics, as in llm.c's layernorm_backward and Triton's layer-norm tutorial.
 The backward runs R * G blocks, G being the boxes side by side along C (row norm: G; channel norm: C) and
 R = min(B / box_batches, max(1, BACKWARD_BLOCKS // G)). Block k takes boxes k, k + R*G, k + 2*R*G, ..., which all
@@ -107,9 +114,10 @@ def box_element(i, b0, c0, box_channels, positions):
 
 
 # The scalar functions shared with the CPU kernels (_scalar.py), compiled from the same source as device functions.
-channel_param, input_grad, is_kept, splitmix64 = (
+channel_param, input_grad, is_kept, splitmix64, stats_from_m2, combine_moments, channel_grad_terms = (
     cuda.jit(device=True)(function.py_func)
-    for function in (_scalar.channel_param, _scalar.input_grad, _scalar.is_kept, _scalar.splitmix64)
+    for function in (_scalar.channel_param, _scalar.input_grad, _scalar.is_kept, _scalar.splitmix64,
+                     _scalar.stats_from_m2, _scalar.combine_moments, _scalar.channel_grad_terms)
 )
 
 
@@ -123,6 +131,52 @@ def affine(x_hat, weight, bias, c, has_weight, has_bias):
 def keep_row(threshold, seed, offset, r):
     """True when row r survives: draw number offset + r, wrapping mod 2^64 (seed, offset and threshold are uint64)."""
     return is_kept(splitmix64(seed, offset + np.uint64(r)), threshold)
+
+
+@cuda.jit(device=True)
+def box_moments(x, b0, c0, box_batches, box_channels, center):
+    """(mean, M2 = sum (x - mean)^2) of the box at (b0, c0), by two passes; mean = 0 without centering.
+
+    Every thread of the block must call it (tree_sum's barriers); an empty box gives a nan mean and M2 = 0.
+    """
+    tid = cuda.threadIdx.x
+    S = x.shape[2]
+    n = box_batches * box_channels * S
+    m = 0.0
+    if center:  # the same branch for the whole block, so every thread reaches tree_sum's barriers
+        partial = 0.0
+        for i in range(tid, n, BLOCK_SIZE):
+            b, c, s = box_element(i, b0, c0, box_channels, S)
+            partial += float(x[b, c, s])
+        m = tree_sum(partial, 1, BLOCK_SIZE) / n
+
+    partial = 0.0
+    for i in range(tid, n, BLOCK_SIZE):
+        b, c, s = box_element(i, b0, c0, box_channels, S)
+        d = float(x[b, c, s]) - m
+        partial += d * d
+    return m, tree_sum(partial, 1, BLOCK_SIZE)
+
+
+@cuda.jit(device=True)
+def segment_grad_sums(dy, x, m, r, b0, c, box_batches, segment, leads):
+    """(sum dy * x_hat, sum dy) over channel c of the box whose first batch entry is b0, x_hat = (x - m) * r.
+
+    The threads of each aligned segment of ``segment`` threads sum together; those of the segment for which
+    ``leads`` is True read channel c, the others add 0. Every thread of the block must call it.
+    """
+    lane = cuda.threadIdx.x % segment
+    S = x.shape[2]
+    p = 0.0
+    q = 0.0
+    if leads:
+        for j in range(lane, box_batches * S, segment):  # (b, s) pairs of channel c in the box
+            b = b0 + j // S
+            s = j % S
+            g = float(dy[b, c, s])
+            p += g * ((float(x[b, c, s]) - m) * r)
+            q += g
+    return tree_sum(p, 1, segment), tree_sum(q, 1, segment)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -152,22 +206,8 @@ def norm_forward_kernel(
     S = x.shape[2]
     b0, c0 = box_origin(box, box_batches, box_channels, boxes_per_batch)
     n = box_batches * box_channels * S  # 0 for an empty box: its statistics come out 0 / 0 = nan
-
-    m = 0.0
-    if center:  # the same branch for the whole block, so every thread reaches tree_sum's barriers
-        partial = 0.0
-        for i in range(tid, n, BLOCK_SIZE):
-            b, c, s = box_element(i, b0, c0, box_channels, S)
-            partial += float(x[b, c, s])
-        m = tree_sum(partial, 1, BLOCK_SIZE) / n
-
-    partial = 0.0
-    for i in range(tid, n, BLOCK_SIZE):
-        b, c, s = box_element(i, b0, c0, box_channels, S)
-        d = float(x[b, c, s]) - m
-        partial += d * d
-    var = tree_sum(partial, 1, BLOCK_SIZE) / n
-    r = 1.0 / math.sqrt(var + eps) if var + eps != 0.0 else math.inf  # as on a GPU; the simulator's 1 / 0 raises
+    m, m2 = box_moments(x, b0, c0, box_batches, box_channels, center)
+    r, unbiased = stats_from_m2(n, m2, eps)
 
     for i in range(tid, n, BLOCK_SIZE):
         b, c, s = box_element(i, b0, c0, box_channels, S)
@@ -175,7 +215,7 @@ def norm_forward_kernel(
     if tid == 0:
         mean[box] = m
         rstd[box] = r
-        var_unbiased[box] = var * n / (n - 1) if n > 1 else math.nan
+        var_unbiased[box] = unbiased
 
 
 @cuda.jit(cache=_numba_cache.ENABLED)
@@ -220,17 +260,7 @@ def norm_backward_kernel(
         for first in range(0, box_channels, BLOCK_SIZE // segment):
             c = c0 + first + tid // segment
             in_box = c < c0 + box_channels
-            p = 0.0
-            q = 0.0
-            if in_box:
-                for j in range(lane, box_batches * S, segment):  # (b, s) pairs of channel c in the box
-                    b = b0 + j // S
-                    s = j % S
-                    g = float(dy[b, c, s])
-                    p += g * ((float(x[b, c, s]) - m) * r)
-                    q += g
-            p = tree_sum(p, 1, segment)
-            q = tree_sum(q, 1, segment)
+            p, q = segment_grad_sums(dy, x, m, r, b0, c, box_batches, segment, in_box)
             if in_box and lane == 0:  # the same thread leads channel c in every box of this block
                 later = box > block
                 dweight_partial[scratch_row, c] = p + (dweight_partial[scratch_row, c] if later else 0.0)
@@ -276,6 +306,55 @@ def channel_norm_apply_kernel(x, mean, rstd, weight, bias, has_weight, has_bias,
     for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
         b, c, s = i // (C * S), i // S % C, i % S
         y[b, c, s] = affine((float(x[b, c, s]) - mean[c]) * rstd[c], weight, bias, c, has_weight, has_bias)
+
+
+@cuda.jit(cache=_numba_cache.ENABLED)
+def channel_moments_kernel(x, mean, m2):
+    """One block per channel c of x (N, C, S): mean[c] and m2[c] = sum (x - mean)^2 over x[:, c, :], float64."""
+    c = cuda.blockIdx.x
+    m, sq_dev = box_moments(x, 0, c, x.shape[0], 1, True)
+    if cuda.threadIdx.x == 0:
+        mean[c] = m
+        m2[c] = sq_dev
+
+
+@cuda.jit(cache=_numba_cache.ENABLED)
+def channel_combine_kernel(counts, means, m2s, eps, mean, rstd, var_unbiased):
+    """Grid-stride over channels: the P shares' counts (P,), means and m2s (P, C) combined in order (Chan et al.)
+    into mean, rstd and var_unbiased (C,)."""
+    for c in range(cuda.grid(1), means.shape[1], cuda.gridsize(1)):
+        count = 0.0
+        ch_mean = math.nan
+        ch_m2 = 0.0
+        for p in range(means.shape[0]):
+            count, ch_mean, ch_m2 = combine_moments(count, ch_mean, ch_m2, counts[p], means[p, c], m2s[p, c])
+        r, unbiased = stats_from_m2(count, ch_m2, eps)
+        mean[c] = ch_mean
+        rstd[c] = r
+        var_unbiased[c] = unbiased
+
+
+@cuda.jit(cache=_numba_cache.ENABLED)
+def channel_grad_sums_kernel(dy, x, mean, rstd, segment, sum_dy, sum_dy_xhat):
+    """One block per channel c: its first ``segment`` threads sum dy and dy * x_hat over x[:, c, :]."""
+    c = cuda.blockIdx.x
+    p, q = segment_grad_sums(dy, x, mean[c], rstd[c], 0, c, x.shape[0], segment, cuda.threadIdx.x < segment)
+    if cuda.threadIdx.x == 0:
+        sum_dy_xhat[c] = p
+        sum_dy[c] = q
+
+
+@cuda.jit(cache=_numba_cache.ENABLED)
+def channel_input_grad_kernel(dy, x, mean, rstd, weight, has_weight, sum_dy, sum_dy_xhat, count, dx):
+    """Grid-stride over the elements of x (N, C, S): dx from the sums of dy and dy * x_hat (C,) over ``count``
+    elements per channel."""
+    _, C, S = x.shape
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        b, c, s = i // (C * S), i // S % C, i % S
+        w = channel_param(weight, has_weight, c, 1.0)
+        term2, term3 = channel_grad_terms(w, sum_dy[c], sum_dy_xhat[c], count)
+        r = rstd[c]
+        dx[b, c, s] = input_grad(float(dy[b, c, s]), w, term2, float(x[b, c, s]) - mean[c], r, r * r * term3, True)
 
 
 @cuda.jit(cache=_numba_cache.ENABLED)
@@ -351,6 +430,11 @@ def _grid(count):
     return max(1, min(MAX_GRID, -(-count // BLOCK_SIZE)))
 
 
+def _segment(elements):
+    """Threads per channel for summing ``elements`` values: the power of two >= elements, at most BLOCK_SIZE."""
+    return min(BLOCK_SIZE, 1 << (elements - 1).bit_length())
+
+
 def _norm_forward(x, weight, bias, box_batches, box_channels, boxes_per_batch, eps, center, y, mean, rstd,
                   var_unbiased):
     """Launches norm_forward_kernel, one block per box; mean, rstd, var_unbiased hold one value per box."""
@@ -373,7 +457,7 @@ def _norm_backward(dy, x, mean, rstd, weight, box_batches, box_channels, boxes_p
         batches = mean.size // groups  # boxes along B: B (row norm), 1 (channel norm), 0 when there are none
         rows = min(batches, max(1, BACKWARD_BLOCKS // groups))  # R, the scratch rows
         partials = [cuda.device_array((rows, C), np.float64) for _ in range(2)]
-        segment = min(BLOCK_SIZE, 1 << (box_batches * S - 1).bit_length())  # power of two >= a channel's elements
+        segment = _segment(box_batches * S)
         _launch(norm_backward_kernel, rows * boxes_per_batch, device(dy), device(x), device(mean), device(rstd),
                 weight_d, has_weight, box_batches, box_channels, boxes_per_batch, segment, bool(center),
                 bool(batch_stats), device(dx, output=True), *partials)
@@ -431,6 +515,41 @@ def channel_norm_backward(dy, x, mean, rstd, weight, batch_stats: bool, dx, dwei
     _checks.channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, dbias)
     N, C, _ = x.shape
     _norm_backward(dy, x, mean, rstd, weight, N, 1, C, True, batch_stats, dx, dweight, dbias)
+
+
+def channel_norm_moments(x, mean, m2) -> None:
+    """x (N, C, S) -> this share's per-channel mean and M2 = sum (x - mean)^2 (C,) float64. One block per channel."""
+    _checks.channel_norm_moments(x, mean, m2)
+    with _device_arrays() as device:
+        _launch(channel_moments_kernel, x.shape[1], device(x), device(mean, output=True), device(m2, output=True))
+
+
+def channel_norm_combine(counts, means, m2s, eps: float, mean, rstd, var_unbiased) -> None:
+    """Per-share counts (P,) and means, M2 (P, C) float64 -> the batch's mean, rstd, var_unbiased (C,) float64."""
+    _checks.channel_norm_combine(counts, means, m2s, eps, mean, rstd, var_unbiased)
+    with _device_arrays() as device:
+        outputs = [device(a, output=True) for a in (mean, rstd, var_unbiased)]
+        _launch(channel_combine_kernel, _grid(means.shape[1]), device(counts), device(means), device(m2s),
+                float(eps), *outputs)
+
+
+def channel_norm_grad_sums(dy, x, mean, rstd, sum_dy, sum_dy_xhat) -> None:
+    """dy, x (N, C, S) and the batch's mean, rstd -> this share's sums of dy and dy * x_hat (C,) float64."""
+    _checks.channel_norm_grad_sums(dy, x, mean, rstd, sum_dy, sum_dy_xhat)
+    N, C, S = x.shape
+    with _device_arrays() as device:
+        _launch(channel_grad_sums_kernel, C, device(dy), device(x), device(mean), device(rstd), _segment(N * S),
+                device(sum_dy, output=True), device(sum_dy_xhat, output=True))
+
+
+def channel_norm_input_grad(dy, x, mean, rstd, weight, sum_dy, sum_dy_xhat, count, dx) -> None:
+    """dy, x (N, C, S) -> dx (N, C, S) from the batch's statistics and its sums of dy and dy * x_hat (C,) over
+    ``count`` elements per channel."""
+    _checks.channel_norm_input_grad(dy, x, mean, rstd, weight, sum_dy, sum_dy_xhat, count, dx)
+    with _device_arrays() as device:
+        weight_d, has_weight = _optional(device, weight, x.dtype)
+        _launch(channel_input_grad_kernel, _grid(x.size), device(dy), device(x), device(mean), device(rstd),
+                weight_d, has_weight, device(sum_dy), device(sum_dy_xhat), float(count), device(dx, output=True))
 
 
 def dropout_forward(x, p: float, seed: int, offset: int, y) -> None:
