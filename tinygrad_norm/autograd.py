@@ -1,4 +1,4 @@
-"""The tape: differentiable ops as `Function` nodes, grad mode, version checks, and reverse-mode `backward`.
+"""The tape: differentiable ops as `Function` nodes, version checks, reverse-mode `backward`, hooks and watchers.
 
 Every op that runs with grad mode on and an input that requires grad becomes a node: it keeps its
 inputs, the nodes that produced them (its edges, fixed when it runs), what its backward needs, and its

@@ -151,6 +151,11 @@ def _leaf_style(source: TapeInput) -> str:
 def render(root: Tensor, path: str | os.PathLike, params: Mapping[str, Tensor] | None = None) -> str:
     """Draw `to_dot(root, params)` into `path`, in the format its suffix names (.svg, .png, .pdf); returns the
     path. Needs the `graphviz` package and Graphviz's `dot` program (the `viz` extra)."""
+    return render_dot(to_dot(root, params), path)
+
+
+def render_dot(dot: str, path: str | os.PathLike) -> str:
+    """Draw DOT text into `path`, in the format its suffix names; returns the path (see `render`)."""
     try:
         import graphviz
     except ImportError:
@@ -160,6 +165,6 @@ def render(root: Tensor, path: str | os.PathLike, params: Mapping[str, Tensor] |
     if not suffix:
         raise ValueError(f"render: path must end in the format to write, e.g. .svg or .png, got {path!r}")
     try:
-        return graphviz.Source(to_dot(root, params)).render(outfile=path, format=suffix[1:], cleanup=True)
+        return graphviz.Source(dot).render(outfile=path, format=suffix[1:], cleanup=True)
     except graphviz.ExecutableNotFound:
         raise RuntimeError(f"render needs Graphviz's dot program on PATH: {VIZ_EXTRA}") from None
