@@ -43,8 +43,6 @@ __all__ = [
 ]
 
 _tape_position = itertools.count()
-
-
 _last_change_position = -1  # the tape position of the newest in-place change: older nodes need a version check
 
 
@@ -238,27 +236,22 @@ def run_backward(root, grad, retain_graph: bool = False) -> None:
     for fn in nodes:  # before any gradient lands anywhere, so a refused backward changes nothing
         if fn.position < _last_change_position and (fn.saved_versions or fn.saves_output):
             fn.check_versions()
-    for index, fn in enumerate(nodes):
+    for fn in nodes:
         grad = grads.pop(id(fn), None)
         if grad is not None:  # else no path from root carries a gradient here (e.g. an input without grad)
             if fn.grad_hooks:
                 grad = _run_hooks(fn.grad_hooks, grad)
             if id(fn) in retained:
                 _accumulate_grad(retained.pop(id(fn)), grad)
-            start = perf_counter() if watchers else 0.0
-            input_grads = fn.backward(grad)
+            input_grads = _watched_backward(fn, grad, watchers) if watchers else fn.backward(grad)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
-            if watchers:
-                seconds = perf_counter() - start
-                for watcher in watchers:
-                    watcher.backward(fn, grad, input_grads, seconds)
             for tensor, parent, input_grad, needed in zip(fn.inputs, fn.parents, input_grads, fn.needs_input_grad):
                 if not needed or input_grad is None:
                     continue
                 if parent is None:
                     if tensor._grad_hooks:
-                        held = held or _HeldLeafGrads(nodes[index:])
+                        held = held or _HeldLeafGrads(nodes[nodes.index(fn) :])
                         held.add(tensor, input_grad)
                     else:
                         _accumulate_grad(tensor, input_grad, _owned_by_one_leaf(input_grad, input_grads, grad, fn.xp))
@@ -335,6 +328,16 @@ class Watcher:
 
 
 _watchers: list[Watcher] = []  # those on now, in every thread
+
+
+def _watched_backward(fn: Function, grad, watchers: list[Watcher]) -> tuple:
+    start = perf_counter()
+    input_grads = fn.backward(grad)
+    seconds = perf_counter() - start
+    input_grads = input_grads if isinstance(input_grads, tuple) else (input_grads,)
+    for watcher in watchers:
+        watcher.backward(fn, grad, input_grads, seconds)
+    return input_grads
 
 
 @contextlib.contextmanager
