@@ -16,8 +16,10 @@ from .nn.torch_helpers import copy_params_from_torch, to_numpy  # noqa: E402
 X = np.linspace(-1.5, 1.2, 6).reshape(2, 3)
 
 
-def _pair(array: np.ndarray = X, requires_grad: bool = True) -> tuple[Tensor, torch.Tensor]:
-    return Tensor(array.copy(), requires_grad=requires_grad), torch.tensor(array.copy(), requires_grad=requires_grad)
+def _both(array: np.ndarray = X) -> list[tuple[str, Tensor | torch.Tensor]]:
+    """("ours", a leaf of ours) and ("torch", torch's), holding copies of `array` and requiring grad."""
+    ours, theirs = Tensor(array.copy(), requires_grad=True), torch.tensor(array.copy(), requires_grad=True)
+    return [("ours", ours), ("torch", theirs)]
 
 
 def _arrays(values) -> list:
@@ -63,7 +65,7 @@ def test_hooks_on_a_two_layer_net_are_called_in_torch_order_with_torch_arguments
     ours = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)).double()
     copy_params_from_torch(ours, theirs)
     our_log, their_log = [], []
-    (x, x_t) = _pair()
+    (_, x), (_, x_t) = _both()
     _hooked_net_run(tn, ours, x, our_log)
     _hooked_net_run(torch, theirs, x_t, their_log)
     assert len(our_log) == 15
@@ -77,8 +79,7 @@ def test_hooks_on_a_two_layer_net_are_called_in_torch_order_with_torch_arguments
 @pytest.mark.parametrize("leaf", [True, False], ids=["leaf", "non-leaf"])
 def test_tensor_hooks_chain_their_replacements_and_change_what_flows_on(leaf):
     results = {}
-    for framework, (x, x_t) in (("ours", _pair()), ("torch", _pair())):
-        t = (x, x_t)[framework == "torch"]
+    for name, t in _both():
         watched = t if leaf else t * 2
         calls = []
         watched.register_hook(lambda g, calls=calls: calls.append(("first", _arrays([g]))) or g * 3)
@@ -87,7 +88,7 @@ def test_tensor_hooks_chain_their_replacements_and_change_what_flows_on(leaf):
         if not leaf:
             watched.retain_grad()
         (watched * watched).sum().backward()  # a leaf used twice: its hooks see the sum, once
-        results[framework] = calls, t.grad, watched.grad
+        results[name] = calls, t.grad, watched.grad
     _assert_same_calls(results["ours"][0], results["torch"][0])
     for ours, theirs in zip(results["ours"][1:], results["torch"][1:]):
         np.testing.assert_allclose(to_numpy(ours), to_numpy(theirs), rtol=1e-12)
@@ -107,14 +108,14 @@ def test_a_removed_hook_is_not_called_and_a_handle_works_as_a_context_manager():
 
 def test_hooks_registered_before_an_in_place_op_see_the_old_values_gradient_as_torch():
     grads = {}
-    for framework, (x, _x_t) in (("ours", _pair()), ("torch", (_pair()[1], None))):
+    for name, x in _both():
         y = x * 2
         seen = []
         y.register_hook(lambda g, seen=seen: seen.append(("before", _arrays([g]))))
         y.mul_(3)
         y.register_hook(lambda g, seen=seen: seen.append(("after", _arrays([g]))))
         (y * 5).sum().backward()
-        grads[framework] = seen
+        grads[name] = seen
     _assert_same_calls(grads["ours"], grads["torch"])
 
 
