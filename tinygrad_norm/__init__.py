@@ -11,7 +11,7 @@ if importlib.util.find_spec(f"{__name__}.kernels") is None:
         "or `pip install .` and run from another folder."
     )
 
-from . import backend, data, nn, optim  # noqa: E402
+from . import autograd, backend, data, nn, optim, viz  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .backend import get_backend_name, set_backend, use_backend  # noqa: E402
 from .creation import (  # noqa: E402
@@ -64,6 +64,7 @@ __all__ = [
     "GradcheckError",
     "Tensor",
     "arange",
+    "autograd",
     "as_tensor",
     "backend",
     "cat",
@@ -104,6 +105,7 @@ __all__ = [
     "tensor",
     "uint8",
     "use_backend",
+    "viz",
     "where",
     "zeros",
     "zeros_like",
