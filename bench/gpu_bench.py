@@ -54,22 +54,25 @@ class Layer:
         return passes[backward] * math.prod(self.shape) * 4
 
 
-def batch_norm(F, x, weight, bias):
-    return F.batch_norm(x, None, None, weight, bias, training=True, eps=EPS)
+def batch_norm(functional, x, weight, bias):
+    return functional.batch_norm(x, None, None, weight, bias, training=True, eps=EPS)
 
 
 LAYERS = [
     Layer("BatchNorm2d", (32, 64, 32, 32), "channel", batch_norm),
     Layer("BatchNorm1d", (256, 256), "channel", batch_norm),
-    *(Layer("LayerNorm", shape, "row", lambda F, x, w, b: F.layer_norm(x, x.shape[-1:], w, b, EPS))
+    *(Layer("LayerNorm", shape, "row",
+            lambda functional, x, w, b: functional.layer_norm(x, x.shape[-1:], w, b, EPS))
       for shape in ((4096, 1024), (64, 768))),
-    *(Layer("RMSNorm", shape, "row", lambda F, x, w, b: F.rms_norm(x, x.shape[-1:], w, EPS), center=False)
+    *(Layer("RMSNorm", shape, "row",
+            lambda functional, x, w, b: functional.rms_norm(x, x.shape[-1:], w, EPS), center=False)
       for shape in ((4096, 1024), (64, 768))),
     Layer(f"GroupNorm({GROUPS})", (32, 64, 32, 32), "row",
-          lambda F, x, w, b: F.group_norm(x, GROUPS, w, b, EPS), groups=GROUPS),
+          lambda functional, x, w, b: functional.group_norm(x, GROUPS, w, b, EPS), groups=GROUPS),
     Layer("InstanceNorm2d", (32, 64, 32, 32), "row",
-          lambda F, x, w, b: F.instance_norm(x, weight=w, bias=b, eps=EPS), groups=64),
-    Layer(f"Dropout({P})", (4096, 1024), "dropout", lambda F, x, w, b: F.dropout(x, P, training=True)),
+          lambda functional, x, w, b: functional.instance_norm(x, weight=w, bias=b, eps=EPS), groups=64),
+    Layer(f"Dropout({P})", (4096, 1024), "dropout",
+          lambda functional, x, w, b: functional.dropout(x, P, training=True)),
 ]
 
 

@@ -135,19 +135,19 @@ def numpy_rng_dropout_calls(x, dy):
 
 
 def torch_calls(torch, op, x, dy, weight, bias):
-    F = torch.nn.functional
+    functional = torch.nn.functional
     xt = torch.from_numpy(x.reshape(op.shape)).requires_grad_()
     dyt = torch.from_numpy(dy.reshape(op.shape))
     wt, bt = torch.from_numpy(weight).requires_grad_(), torch.from_numpy(bias).requires_grad_()
     last = op.shape[-1:]
     functions = {
-        "BatchNorm2d": lambda: F.batch_norm(xt, None, None, wt, bt, True, 0.1, EPS),
-        "BatchNorm1d": lambda: F.batch_norm(xt, None, None, wt, bt, True, 0.1, EPS),
-        "GroupNorm(8)": lambda: F.group_norm(xt, op.groups, wt, bt, EPS),
-        "InstanceNorm2d": lambda: F.instance_norm(xt, weight=wt, bias=bt, eps=EPS),
-        "LayerNorm": lambda: F.layer_norm(xt, last, wt, bt, EPS),
-        "RMSNorm": lambda: F.rms_norm(xt, last, wt, EPS),
-        "Dropout": lambda: F.dropout(xt, DROPOUT_P, True),
+        "BatchNorm2d": lambda: functional.batch_norm(xt, None, None, wt, bt, True, 0.1, EPS),
+        "BatchNorm1d": lambda: functional.batch_norm(xt, None, None, wt, bt, True, 0.1, EPS),
+        "GroupNorm(8)": lambda: functional.group_norm(xt, op.groups, wt, bt, EPS),
+        "InstanceNorm2d": lambda: functional.instance_norm(xt, weight=wt, bias=bt, eps=EPS),
+        "LayerNorm": lambda: functional.layer_norm(xt, last, wt, bt, EPS),
+        "RMSNorm": lambda: functional.rms_norm(xt, last, wt, EPS),
+        "Dropout": lambda: functional.dropout(xt, DROPOUT_P, True),
     }
     forward = functions[op.name]
     inputs = [xt] if op.name == "Dropout" else [xt, wt] if op.name == "RMSNorm" else [xt, wt, bt]

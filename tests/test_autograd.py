@@ -73,6 +73,15 @@ def test_a_node_that_receives_no_gradient_is_skipped():
     np.testing.assert_array_equal(x.grad.numpy(), [2.0])
 
 
+def test_a_node_that_receives_no_gradient_is_released_too_unless_the_graph_is_retained():
+    x = _leaf(1.0)
+    for retain_graph in (True, False):
+        unused = (x * 5).exp()
+        FirstOnly.apply(x * 2, unused).sum().backward(retain_graph=retain_graph)
+        assert unused.grad_fn.released is not retain_graph
+        assert hasattr(unused.grad_fn, "y") is retain_graph  # the output Exp saved for its backward
+
+
 # ---- accumulation ------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ import pytest
 import tinygrad_norm as tn
 from tinygrad_norm import GradcheckError, Tensor, gradcheck
 from tinygrad_norm.autograd import Function
-from tinygrad_norm.nn import functional as F
+from tinygrad_norm.nn import functional
 
 
 def _inputs(shapes, positive: bool = False, seed: int = 0) -> list[Tensor]:
@@ -188,55 +188,63 @@ _WEIGHT = Tensor(np.array([0.2, 1.0, 3.0]))
 _SPATIAL_TARGETS = np.array([[0, 2], [1, -100]])
 
 LOSSES = [
-    case(lambda x: F.cross_entropy(x, _TARGETS), (4, 3), id="cross_entropy"),
-    case(lambda x: F.cross_entropy(x, _TARGETS, reduction="sum"), (4, 3), id="cross_entropy-sum"),
-    case(lambda x: F.cross_entropy(x, _TARGETS, reduction="none"), (4, 3), id="cross_entropy-none"),
-    case(lambda x: F.cross_entropy(x, _TARGETS, label_smoothing=0.2), (4, 3), id="cross_entropy-smoothing"),
-    case(lambda x: F.cross_entropy(x, _TARGETS, weight=_WEIGHT), (4, 3), id="cross_entropy-weight"),
-    case(lambda x: F.cross_entropy(x, _IGNORED), (4, 3), id="cross_entropy-ignore-default"),
-    case(lambda x: F.cross_entropy(x, _TARGETS, ignore_index=2), (4, 3), id="cross_entropy-ignore-class"),
-    case(lambda x: F.cross_entropy(x, _SPATIAL_TARGETS), (2, 3, 2), id="cross_entropy-NCd"),
-    case(lambda x: F.cross_entropy(x, np.array(1), label_smoothing=0.1), (3,), id="cross_entropy-unbatched"),
+    case(lambda x: functional.cross_entropy(x, _TARGETS), (4, 3), id="cross_entropy"),
+    case(lambda x: functional.cross_entropy(x, _TARGETS, reduction="sum"), (4, 3), id="cross_entropy-sum"),
+    case(lambda x: functional.cross_entropy(x, _TARGETS, reduction="none"), (4, 3), id="cross_entropy-none"),
+    case(lambda x: functional.cross_entropy(x, _TARGETS, label_smoothing=0.2), (4, 3), id="cross_entropy-smoothing"),
+    case(lambda x: functional.cross_entropy(x, _TARGETS, weight=_WEIGHT), (4, 3), id="cross_entropy-weight"),
+    case(lambda x: functional.cross_entropy(x, _IGNORED), (4, 3), id="cross_entropy-ignore-default"),
+    case(lambda x: functional.cross_entropy(x, _TARGETS, ignore_index=2), (4, 3), id="cross_entropy-ignore-class"),
+    case(lambda x: functional.cross_entropy(x, _SPATIAL_TARGETS), (2, 3, 2), id="cross_entropy-NCd"),
+    case(lambda x: functional.cross_entropy(x, np.array(1), label_smoothing=0.1), (3,), id="cross_entropy-unbatched"),
     case(
-        lambda x: F.cross_entropy(x, _SPATIAL_TARGETS, weight=_WEIGHT, label_smoothing=0.1),
+        lambda x: functional.cross_entropy(x, _SPATIAL_TARGETS, weight=_WEIGHT, label_smoothing=0.1),
         (2, 3, 2),
         id="cross_entropy-NCd-weight-ignore-smoothing",
     ),
     case(
-        lambda x: F.cross_entropy(x, _IGNORED, weight=_WEIGHT, label_smoothing=0.3, reduction="sum"),
+        lambda x: functional.cross_entropy(x, _IGNORED, weight=_WEIGHT, label_smoothing=0.3, reduction="sum"),
         (4, 3),
         id="cross_entropy-weight-ignore-smoothing-sum",
     ),
     case(
-        lambda x: F.cross_entropy(x, _SPATIAL_TARGETS, weight=_WEIGHT, label_smoothing=0.1, reduction="none"),
+        lambda x: functional.cross_entropy(x, _SPATIAL_TARGETS, weight=_WEIGHT, label_smoothing=0.1, reduction="none"),
         (2, 3, 2),
         id="cross_entropy-NCd-weight-ignore-smoothing-none",
     ),
-    case(lambda x: F.nll_loss(x.log_softmax(1), _IGNORED, weight=_WEIGHT), (4, 3), id="nll_loss-weight-ignore"),
-    case(lambda x: F.nll_loss(x, _TARGETS, reduction="none"), (4, 3), id="nll_loss-none"),
-    case(lambda x: F.mse_loss(x, np.ones((2, 3))), (2, 3), id="mse_loss"),
-    case(lambda x, t: F.mse_loss(x, t, reduction="sum"), (2, 3), (2, 3), id="mse_loss-sum-both-inputs"),
-    case(lambda x, t: F.mse_loss(x, t, reduction="none"), (2, 3), (2, 3), id="mse_loss-none"),
     case(
-        lambda x, t: F.binary_cross_entropy_with_logits(x * 4, t.sigmoid()),
+        lambda x: functional.nll_loss(x.log_softmax(1), _IGNORED, weight=_WEIGHT), (4, 3), id="nll_loss-weight-ignore"
+    ),
+    case(lambda x: functional.nll_loss(x, _TARGETS, reduction="none"), (4, 3), id="nll_loss-none"),
+    case(lambda x: functional.mse_loss(x, np.ones((2, 3))), (2, 3), id="mse_loss"),
+    case(lambda x, t: functional.mse_loss(x, t, reduction="sum"), (2, 3), (2, 3), id="mse_loss-sum-both-inputs"),
+    case(lambda x, t: functional.mse_loss(x, t, reduction="none"), (2, 3), (2, 3), id="mse_loss-none"),
+    case(
+        lambda x, t: functional.binary_cross_entropy_with_logits(x * 4, t.sigmoid()),
         (2, 3),
         (2, 3),
         id="bce_with_logits-both-inputs",
     ),
     case(
-        lambda x, w: F.binary_cross_entropy_with_logits(x * 4, _MASK.astype(np.float64), weight=w, reduction="sum"),
+        lambda x, w: functional.binary_cross_entropy_with_logits(
+            x * 4, _MASK.astype(np.float64), weight=w, reduction="sum"
+        ),
         (2, 3),
         (3,),
         id="bce_with_logits-weight",
     ),
     case(
-        lambda x, p: F.binary_cross_entropy_with_logits(x * 4, _MASK.astype(np.float64), pos_weight=p.abs()),
+        lambda x, p: functional.binary_cross_entropy_with_logits(
+            x * 4, _MASK.astype(np.float64), pos_weight=p.abs()
+        ),
         (2, 3),
         (3,),
         id="bce_with_logits-pos_weight",
     ),
     case(
-        lambda x: F.binary_cross_entropy_with_logits(x, _MASK.astype(np.float64), reduction="none", pos_weight=_WEIGHT),
+        lambda x: functional.binary_cross_entropy_with_logits(
+            x, _MASK.astype(np.float64), reduction="none", pos_weight=_WEIGHT
+        ),
         (2, 3),
         id="bce_with_logits-pos_weight-none",
     ),
@@ -256,7 +264,7 @@ GRAPHS = [
     case(lambda x: (x + x * x).sum() + x.mean() * x.amax(), (2, 3), id="x-used-four-times"),
     case(lambda x, y: (x * y).softmax(-1) * y - x.exp().log_softmax(0), (2, 3), (3,), id="shared-branches"),
     case(
-        lambda x, w1, b1, w2, b2: F.cross_entropy((x @ w1 + b1).relu() @ w2 + b2, _TARGETS[:3]),
+        lambda x, w1, b1, w2, b2: functional.cross_entropy((x @ w1 + b1).relu() @ w2 + b2, _TARGETS[:3]),
         (3, 4),
         (4, 5),
         (5,),

@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 
 import tinygrad_norm as tn  # noqa: E402
 from tinygrad_norm import Tensor  # noqa: E402
-from tinygrad_norm.nn import functional as F  # noqa: E402
+from tinygrad_norm.nn import functional  # noqa: E402
 
 TF = torch.nn.functional
 
@@ -216,7 +216,7 @@ EXTREME = {
     "log_softmax": (lambda x: x.log_softmax(dim=-1), lambda x: x.log_softmax(dim=-1)),
     "logsumexp": (lambda x: x.logsumexp(dim=0), lambda x: x.logsumexp(dim=0)),
     "cross_entropy": (
-        lambda x: F.cross_entropy(x, np.array([1, 2, 0])),
+        lambda x: functional.cross_entropy(x, np.array([1, 2, 0])),
         lambda x: TF.cross_entropy(x, torch.tensor([1, 2, 0])),
     ),
 }
@@ -256,7 +256,7 @@ def test_class_losses(loss, label_smoothing, reduction, weighted, ignore_index, 
     options = {"reduction": reduction, "ignore_index": -100 if ignore_index is None else ignore_index}
     if loss == "cross_entropy":
         options["label_smoothing"] = label_smoothing
-    ours, theirs = getattr(F, loss), getattr(TF, loss)
+    ours, theirs = getattr(functional, loss), getattr(TF, loss)
     our_weight, their_weight = (Tensor(_WEIGHT), torch.tensor(_WEIGHT)) if weighted else (None, None)
     _compare(
         lambda x, t: ours(x, t, weight=our_weight, **options),
@@ -277,7 +277,7 @@ def test_cross_entropy_with_probability_targets(label_smoothing, reduction, weig
     our_weight, their_weight = (Tensor(_WEIGHT), torch.tensor(_WEIGHT)) if weighted else (None, None)
     options = {"reduction": reduction, "label_smoothing": label_smoothing}
     _compare(
-        lambda x, p: F.cross_entropy(x, p, weight=our_weight, **options),
+        lambda x, p: functional.cross_entropy(x, p, weight=our_weight, **options),
         lambda x, p: TF.cross_entropy(x, p, weight=their_weight, **options),
         scores,
         probabilities,
@@ -287,7 +287,7 @@ def test_cross_entropy_with_probability_targets(label_smoothing, reduction, weig
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.25])
 def test_cross_entropy_with_every_target_ignored_is_nan_with_zero_gradients(label_smoothing):
     scores = Tensor(_normal(4, 3), requires_grad=True)
-    loss = F.cross_entropy(scores, np.full(4, -100), label_smoothing=label_smoothing)
+    loss = functional.cross_entropy(scores, np.full(4, -100), label_smoothing=label_smoothing)
     loss.backward()
     assert np.isnan(loss.item())
     np.testing.assert_array_equal(scores.grad.numpy(), np.zeros((4, 3)))
@@ -297,13 +297,13 @@ def test_mse_loss_warns_when_shapes_broadcast_as_torch():
     with pytest.warns(UserWarning, match="target size"):
         TF.mse_loss(torch.zeros(2, 3), torch.zeros(3))
     with pytest.warns(UserWarning, match="target shape"):
-        F.mse_loss(Tensor(np.zeros((2, 3))), Tensor(np.zeros(3)))
+        functional.mse_loss(Tensor(np.zeros((2, 3))), Tensor(np.zeros(3)))
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_mse_loss(reduction):
     _compare(
-        lambda x, t: F.mse_loss(x, t, reduction=reduction),
+        lambda x, t: functional.mse_loss(x, t, reduction=reduction),
         lambda x, t: TF.mse_loss(x, t, reduction=reduction),
         _normal(2, 3),
         _normal(2, 3, seed=1),
@@ -323,7 +323,7 @@ def test_binary_cross_entropy_with_logits(reduction, weighted, pos_weighted):
         }
 
     _compare(
-        lambda x, t: F.binary_cross_entropy_with_logits(x * 30, t, **options(Tensor)),
+        lambda x, t: functional.binary_cross_entropy_with_logits(x * 30, t, **options(Tensor)),
         lambda x, t: TF.binary_cross_entropy_with_logits(x * 30, t, **options(torch.tensor)),
         _normal(2, 3),
         np.random.default_rng(4).uniform(0, 1, (2, 3)),

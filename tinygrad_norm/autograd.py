@@ -251,8 +251,8 @@ def _graph_nodes(root: Function) -> list[Function]:
 
 
 def _accumulate_grad(tensor, grad, owned: bool = False) -> None:
-    """Add into `tensor.grad` in place. The first gradient becomes `.grad` as it is when `owned` (a fresh
-    array nothing else refers to, as torch's AccumulateGrad steals it), else a copy is stored."""
+    """Add into `tensor.grad` in place. The first gradient becomes `.grad` as it is when `owned` (see
+    `_owned_by_one_leaf`), else a copy is stored."""
     if tensor.grad is None:
         owned = owned and grad.dtype == tensor.dtype and getattr(grad.flags, "writeable", True)
         tensor.grad = tensor._from_array(grad if owned else tensor.xp.array(grad, dtype=tensor.dtype), False)
@@ -260,8 +260,20 @@ def _accumulate_grad(tensor, grad, owned: bool = False) -> None:
         tensor.grad._data += grad
 
 
+def _owned_by_one_leaf(input_grad, input_grads: tuple, grad, xp) -> bool:
+    """Whether a leaf may keep `input_grad` as its `.grad` without a copy (as torch's AccumulateGrad steals a
+    fresh gradient). Saving the copy matters: for a large weight it is a pass over memory in every backward.
+
+    A backward returns fresh arrays or views of its incoming `grad` (see `Function`). A view of `grad` shows
+    memory that others hold (the caller's array, a retained `.grad`, another input's gradient), and an array
+    returned for two inputs would be one `.grad` for two leaves; accumulating into either in place would change
+    the other. So only a fresh array, returned once, is owned."""
+    return not xp.may_share_memory(input_grad, grad) and sum(g is input_grad for g in input_grads) == 1
+
+
 def run_backward(root, grad, retain_graph: bool = False) -> None:
-    """Send `grad` (an array shaped like `root`) back through the tape into leaf `.grad`s."""
+    """Send `grad` (an array shaped like `root`) back through the tape into leaf `.grad`s. Without
+    `retain_graph` every node the root depends on is released afterwards, also one that received no gradient."""
     if root._ctx is None:
         _accumulate_grad(root, grad)
         return
@@ -274,6 +286,8 @@ def run_backward(root, grad, retain_graph: bool = False) -> None:
     for fn in nodes:
         grad = grads.pop(id(fn), None)
         if grad is None:  # no path from root carries a gradient here (e.g. an input without grad)
+            if not retain_graph:
+                fn.release()
             continue
         if id(fn) in retained:
             _accumulate_grad(retained.pop(id(fn)), grad)
@@ -284,9 +298,7 @@ def run_backward(root, grad, retain_graph: bool = False) -> None:
             if not needed or input_grad is None:
                 continue
             if parent is None:
-                # a backward returns fresh arrays or views of `grad`: only a fresh one, given once, is owned
-                owned = not fn.xp.may_share_memory(input_grad, grad) and sum(g is input_grad for g in input_grads) == 1
-                _accumulate_grad(tensor, input_grad, owned)
+                _accumulate_grad(tensor, input_grad, _owned_by_one_leaf(input_grad, input_grads, grad, fn.xp))
                 continue
             key = id(parent)
             grads[key] = grads[key] + input_grad if key in grads else input_grad

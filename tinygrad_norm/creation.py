@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from ._arguments import size_args
 from .dtypes import as_dtype, check_numeric
 from .random import generator
+from .shapes import size_args
 from .tensor import Tensor
 
 

@@ -17,9 +17,9 @@ import numpy as np
 
 from . import autograd
 from .dtypes import as_dtype, check_grad_dtype, check_numeric, parse_to_args, promote
-from .ops import elementwise as E
-from .ops import movement as M
+from .ops.elementwise import GELU, Abs, Add, Cast, Clip, Exp, LeakyReLU, Log, Mul, Neg, Pow, Sigmoid, Sqrt, Tanh, Where
 from .ops.matmul import MatMul
+from .ops.movement import Clone
 from .tensor_inplace import InPlaceMethods
 from .tensor_reduce import ReductionMethods
 from .tensor_shape import ShapeMethods
@@ -184,7 +184,7 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
 
     def clone(self) -> Tensor:
         """A copy in a fresh array, differentiable: the gradient passes back to this tensor."""
-        return M.Clone.apply(self)
+        return Clone.apply(self)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if not self.is_leaf:
@@ -205,7 +205,7 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
         dtype = as_dtype(dtype)
         if dtype == self.dtype:
             return self
-        return E.Cast.apply(self if dtype.kind in "fc" else self.detach(), dtype=dtype)
+        return Cast.apply(self if dtype.kind in "fc" else self.detach(), dtype=dtype)
 
     def to(self, *args, device=None, dtype=None) -> Tensor:
         """torch's `to(dtype)`, `to(device)`, `to(device, dtype)`: a cast, or this tensor when nothing changes."""
@@ -263,7 +263,7 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
 
     # ---- binary operators ----------------------------------------------------------------------
 
-    def _operand(self, other) -> Tensor:
+    def _wrap_operand(self, other) -> Tensor:
         """Wrap a scalar or array operand. Python scalars take a floating tensor's dtype, and a Python float
         with an integer or bool tensor is float32 (as in torch); other scalars and arrays keep numpy's dtype."""
         if isinstance(other, Tensor):
@@ -274,53 +274,53 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
             return Tensor._from_array(self.xp.asarray(other, dtype=np.float32), False)
         return Tensor._from_array(self.xp.asarray(other), False)
 
-    def _operands(self, other) -> tuple[Tensor, Tensor]:
+    def _promoted_operands(self, other) -> tuple[Tensor, Tensor]:
         """This tensor and the wrapped `other`, cast to their common dtype by `promote`."""
-        other = self._operand(other)
+        other = self._wrap_operand(other)
         return (self, other) if other.dtype == self.dtype else promote(self, other)
 
     def __add__(self, other) -> Tensor:
-        return E.Add.apply(*self._operands(other))
+        return Add.apply(*self._promoted_operands(other))
 
     def __mul__(self, other) -> Tensor:
-        return E.Mul.apply(*self._operands(other))
+        return Mul.apply(*self._promoted_operands(other))
 
     def __pow__(self, other) -> Tensor:
-        return E.Pow.apply(*self._operands(other))
+        return Pow.apply(*self._promoted_operands(other))
 
     def __matmul__(self, other) -> Tensor:
-        return MatMul.apply(*self._operands(other))
+        return MatMul.apply(*self._promoted_operands(other))
 
     def __sub__(self, other) -> Tensor:
-        return self + -self._operand(other)
+        return self + -self._wrap_operand(other)
 
     def __truediv__(self, other) -> Tensor:
-        other = self._operand(other)
+        other = self._wrap_operand(other)
         if other.dtype.kind not in "fc":  # integers have no x ** -1: divide in a float dtype (as torch)
             dtype = self.dtype if self.dtype.kind in "fc" else np.dtype(np.float32)
             return self.astype(dtype) / other.astype(dtype)
         return self * other**-1
 
     def __radd__(self, other) -> Tensor:
-        return self._operand(other) + self
+        return self._wrap_operand(other) + self
 
     def __rmul__(self, other) -> Tensor:
-        return self._operand(other) * self
+        return self._wrap_operand(other) * self
 
     def __rsub__(self, other) -> Tensor:
-        return self._operand(other) - self
+        return self._wrap_operand(other) - self
 
     def __rtruediv__(self, other) -> Tensor:
-        return self._operand(other) / self
+        return self._wrap_operand(other) / self
 
     def __rpow__(self, other) -> Tensor:
-        return self._operand(other) ** self
+        return self._wrap_operand(other) ** self
 
     def __rmatmul__(self, other) -> Tensor:
-        return self._operand(other) @ self
+        return self._wrap_operand(other) @ self
 
     def __neg__(self) -> Tensor:
-        return E.Neg.apply(self)
+        return Neg.apply(self)
 
     def matmul(self, other) -> Tensor:
         return self @ other
@@ -351,43 +351,43 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
     # ---- unary ---------------------------------------------------------------------------------
 
     def exp(self) -> Tensor:
-        return E.Exp.apply(self)
+        return Exp.apply(self)
 
     def log(self) -> Tensor:
-        return E.Log.apply(self)
+        return Log.apply(self)
 
     def sqrt(self) -> Tensor:
-        return E.Sqrt.apply(self)
+        return Sqrt.apply(self)
 
     def rsqrt(self) -> Tensor:
         return self**-0.5
 
     def abs(self) -> Tensor:
-        return E.Abs.apply(self)
+        return Abs.apply(self)
 
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-        return E.Clip.apply(self, min=min, max=max)
+        return Clip.apply(self, min=min, max=max)
 
     clamp = clip
 
     def tanh(self) -> Tensor:
-        return E.Tanh.apply(self)
+        return Tanh.apply(self)
 
     def sigmoid(self) -> Tensor:
-        return E.Sigmoid.apply(self)
+        return Sigmoid.apply(self)
 
     def relu(self) -> Tensor:
-        return E.LeakyReLU.apply(self, negative_slope=0.0)
+        return LeakyReLU.apply(self, negative_slope=0.0)
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
-        return E.LeakyReLU.apply(self, negative_slope=negative_slope)
+        return LeakyReLU.apply(self, negative_slope=negative_slope)
 
     def gelu(self, approximate: str = "none") -> Tensor:
         if approximate not in ("none", "tanh"):
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        return E.GELU.apply(self, approximate=approximate)
+        return GELU.apply(self, approximate=approximate)
 
 
 # ---- module-level ops ------------------------------------------------------------------------
@@ -397,5 +397,5 @@ def where(condition, a, b) -> Tensor:
     """Elements of `a` where `condition` holds, else of `b`; scalars take the dtype of the tensor operand."""
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
     condition = like.xp.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
-    return E.Where.apply(Tensor._from_array(condition, False), *promote(like._operand(a), like._operand(b)))
+    return Where.apply(Tensor._from_array(condition, False), *promote(like._wrap_operand(a), like._wrap_operand(b)))
 

@@ -59,20 +59,20 @@ class InPlaceMethods:
 
     def add_(self, other, *, alpha: float = 1) -> Tensor:
         """self += alpha * other."""
-        other = self._operand(other)
+        other = self._wrap_operand(other)
         return self._arithmetic_("add", other if alpha == 1 else other * alpha, lambda a, b: a + b)
 
     def sub_(self, other, *, alpha: float = 1) -> Tensor:
         """self -= alpha * other."""
-        other = self._operand(other)
+        other = self._wrap_operand(other)
         return self._arithmetic_("subtract", other if alpha == 1 else other * alpha, lambda a, b: a - b)
 
     def mul_(self, other) -> Tensor:
-        return self._arithmetic_("multiply", self._operand(other), lambda a, b: a * b, reads_self=True)
+        return self._arithmetic_("multiply", self._wrap_operand(other), lambda a, b: a * b, reads_self=True)
 
     def div_(self, other) -> Tensor:
         """True division; an integer tensor cannot hold the floating result (as torch)."""
-        return self._arithmetic_("divide", self._operand(other), lambda a, b: a / b, reads_self=True)
+        return self._arithmetic_("divide", self._wrap_operand(other), lambda a, b: a / b, reads_self=True)
 
     def __iadd__(self, other) -> Tensor:
         return self.add_(other)
@@ -103,7 +103,7 @@ class InPlaceMethods:
         )
 
     def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
-        bounds = [self._operand(b) for b in (min, max) if b is not None]
+        bounds = [self._wrap_operand(b) for b in (min, max) if b is not None]
         if not bounds:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
         check_in_place_cast(result_dtype(self, *bounds), self.dtype)
@@ -120,7 +120,7 @@ class InPlaceMethods:
 
     def fill_(self, value) -> Tensor:
         """Every element set to `value`, a number or a 0-d tensor (whose gradient is the sum of self's)."""
-        value = self._operand(value)
+        value = self._wrap_operand(value)
         if value.ndim:
             raise RuntimeError(
                 f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions."

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._arguments import torch_keywords
-from .ops import movement as M
-from .ops import reduce as R
+from .ops.movement import TakeAlongAxis
+from .ops.reduce import LogSoftmax, LogSumExp, Max, Min, Softmax, Sum
+from .shapes import normalize_axis, normalize_dim, torch_keywords
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -34,7 +34,7 @@ class ReductionMethods:
 
     @torch_keywords
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return R.Sum.apply(self, axis=axis, keepdims=keepdims)
+        return Sum.apply(self, axis=axis, keepdims=keepdims)
 
     @torch_keywords
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
@@ -58,11 +58,11 @@ class ReductionMethods:
 
     @torch_keywords
     def amax(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return R.Max.apply(self, axis=axis, keepdims=keepdims)
+        return Max.apply(self, axis=axis, keepdims=keepdims)
 
     @torch_keywords
     def amin(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return R.Min.apply(self, axis=axis, keepdims=keepdims)
+        return Min.apply(self, axis=axis, keepdims=keepdims)
 
     @torch_keywords
     def max(self, axis: int | None = None, keepdims: bool = False) -> Tensor | tuple[Tensor, Tensor]:
@@ -83,11 +83,11 @@ class ReductionMethods:
         if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
             raise TypeError(f"{name}(dim): dim must be one int (amax/amin take several), got {axis!r}")
         x = self.reshape(1) if self.ndim == 0 else self  # torch accepts dim 0 or -1 for a 0-d tensor
-        axis = R.normalize_dim(int(axis), x.ndim)
+        axis = normalize_dim(int(axis), x.ndim)
         if x.shape[axis] == 0:
             raise IndexError(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
         indices = getattr(x.data, "arg" + name)(axis=axis, keepdims=True)
-        values = M.TakeAlongAxis.apply(x, indices=indices, axis=axis)
+        values = TakeAlongAxis.apply(x, indices=indices, axis=axis)
         if not keepdims:
             values, indices = values.squeeze(axis), indices.squeeze(axis)
         if self.ndim == 0:
@@ -104,19 +104,19 @@ class ReductionMethods:
 
     @torch_keywords
     def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return R.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
+        return LogSumExp.apply(self, axis=axis, keepdims=keepdims)
 
     @torch_keywords
     def softmax(self, axis: int = -1) -> Tensor:
-        return R.Softmax.apply(self, axis=axis)
+        return Softmax.apply(self, axis=axis)
 
     @torch_keywords
     def log_softmax(self, axis: int = -1) -> Tensor:
-        return R.LogSoftmax.apply(self, axis=axis)
+        return LogSoftmax.apply(self, axis=axis)
 
 
 def _count(t: Tensor, axis: Axis) -> int:
-    axes = R.normalize_axis(axis, t.ndim)
+    axes = normalize_axis(axis, t.ndim)
     return int(np.prod([t.shape[a] for a in axes], dtype=np.int64))
 
 

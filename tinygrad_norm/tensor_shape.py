@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._arguments import shape_args, torch_keywords
 from .dtypes import promote
-from .ops import movement as M
-from .ops.reduce import normalize_axis, normalize_dim
+from .ops.movement import Cat, Expand, GetItem, Pad, Permute, Reshape, Stack
+from .shapes import normalize_axis, normalize_dim, shape_args, torch_keywords
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -24,7 +23,7 @@ class ShapeMethods:
 
     def reshape(self, *shape) -> Tensor:
         shape = shape_args(shape)
-        return self if shape == self.shape else M.Reshape.apply(self, shape=shape)
+        return self if shape == self.shape else Reshape.apply(self, shape=shape)
 
     view = reshape
 
@@ -38,7 +37,7 @@ class ShapeMethods:
         axes = tuple(normalize_dim(a, self.ndim) for a in shape_args(axes))
         if sorted(axes) != list(range(self.ndim)):
             raise ValueError(f"permute: axes {axes} are not a permutation of {self.ndim} dimensions")
-        return M.Permute.apply(self, axes=axes)
+        return Permute.apply(self, axes=axes)
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
         axes = list(range(self.ndim))
@@ -86,15 +85,15 @@ class ShapeMethods:
         shape = shape_args(shape)
         lead = len(shape) - self.ndim
         shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
-        return M.Expand.apply(self, shape=shape)
+        return Expand.apply(self, shape=shape)
 
     def pad(self, pad_width, value: float = 0.0) -> Tensor:
         """Constant padding with numpy's `pad_width`: ((before, after), ...) per axis."""
         pad_width = tuple(tuple(p) for p in np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (self.ndim, 2)))
-        return M.Pad.apply(self, pad_width=pad_width, value=value)
+        return Pad.apply(self, pad_width=pad_width, value=value)
 
     def __getitem__(self, index) -> Tensor:
-        return M.GetItem.apply(self, index=_index_arrays(index))
+        return GetItem.apply(self, index=_index_arrays(index))
 
 
 def _index_arrays(index):
@@ -108,9 +107,9 @@ def _index_arrays(index):
 
 @torch_keywords
 def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    return M.Cat.apply(*promote(*tensors), axis=axis)
+    return Cat.apply(*promote(*tensors), axis=axis)
 
 
 @torch_keywords
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    return M.Stack.apply(*promote(*tensors), axis=axis)
+    return Stack.apply(*promote(*tensors), axis=axis)

@@ -221,12 +221,12 @@ def test_rms_norm_matches_torch(torch, affine):
 @pytest.mark.parametrize("groups", [1, 3, 6])
 def test_group_norm_and_instance_norm_match_torch(torch, groups):
     x, dy, weight, bias = inputs((4, 6, 2, 3))
-    F = torch.nn.functional
-    y_t, grads_t = torch_grads(torch, lambda t, w, b: F.group_norm(t, groups, w, b, EPS), dy, x, weight, bias)
+    functional = torch.nn.functional
+    y_t, grads_t = torch_grads(torch, lambda t, w, b: functional.group_norm(t, groups, w, b, EPS), dy, x, weight, bias)
     y, _, _, dx, dweight, dbias = row_norm(x.reshape(4, 6, 6), weight, bias, groups, True, dy.reshape(4, 6, 6))
     assert_close_all([y.reshape(x.shape), dx.reshape(x.shape), dweight, dbias], [y_t, *grads_t])
     if groups == 6:
-        y_i, grads_i = torch_grads(torch, lambda t, w, b: F.instance_norm(t, weight=w, bias=b, eps=EPS),
+        y_i, grads_i = torch_grads(torch, lambda t, w, b: functional.instance_norm(t, weight=w, bias=b, eps=EPS),
                                    dy, x, weight, bias)
         assert_close_all([y.reshape(x.shape), dx.reshape(x.shape), dweight, dbias], [y_i, *grads_i])
 
@@ -235,18 +235,19 @@ def test_group_norm_and_instance_norm_match_torch(torch, groups):
 def test_batch_norm_matches_torch_in_training_and_eval(torch, shape):
     x, dy, weight, bias = inputs(shape)
     x3, dy3 = x.reshape(shape[0], shape[1], -1), dy.reshape(shape[0], shape[1], -1)
-    F = torch.nn.functional
+    functional = torch.nn.functional
     running_mean, running_var = torch.zeros(4, dtype=torch.float64), torch.ones(4, dtype=torch.float64)
     y_t, grads_t = torch_grads(
-        torch, lambda t, w, b: F.batch_norm(t, running_mean, running_var, w, b, True, 1.0, EPS), dy, x, weight, bias)
+        torch, lambda t, w, b: functional.batch_norm(t, running_mean, running_var, w, b, True, 1.0, EPS),
+        dy, x, weight, bias)
     y, mean, rstd, var_unbiased, dx, dweight, dbias = channel_norm(x3, weight, bias, dy3)
     assert_close_all([y.reshape(shape), dx.reshape(shape), dweight, dbias], [y_t, *grads_t])
     np.testing.assert_allclose(var_unbiased, running_var.numpy(), rtol=1e-12)  # momentum 1: the batch's value
 
     eval_mean, eval_var = np.linspace(-1, 1, 4), np.linspace(0.5, 2, 4)
+    eval_stats = torch.tensor(eval_mean), torch.tensor(eval_var)
     y_e, grads_e = torch_grads(
-        torch, lambda t, w, b: F.batch_norm(t, torch.tensor(eval_mean), torch.tensor(eval_var), w, b, False, 0.1, EPS),
-        dy, x, weight, bias)
+        torch, lambda t, w, b: functional.batch_norm(t, *eval_stats, w, b, False, 0.1, EPS), dy, x, weight, bias)
     eval_rstd = 1 / np.sqrt(eval_var + EPS)
     y = np.empty_like(x3)
     ref.channel_norm_apply(x3, eval_mean, eval_rstd, weight, bias, y)

@@ -12,8 +12,8 @@ import pytest
 
 import tinygrad_norm as tn
 import tinygrad_norm.nn as nn
-import tinygrad_norm.nn.functional as F
 from tinygrad_norm import Tensor, backend
+from tinygrad_norm.nn import functional
 from tinygrad_norm.ops.dropout import SELU_ALPHA_PRIME
 from tinygrad_norm.random import dropout_stream
 
@@ -50,7 +50,7 @@ def test_dropout_backward_reuses_the_forward_mask():
 def test_dropout_mask_is_the_kernel_generator_at_the_reserved_offset():
     tn.manual_seed(2)
     seed, offset = dropout_stream(0)  # the next offset, reserving nothing
-    y = F.dropout(Tensor(_nonzero((7, 9))), 0.3).numpy()
+    y = functional.dropout(Tensor(_nonzero((7, 9))), 0.3).numpy()
     mask = np.empty(63, np.uint8)
     backend.kernels().dropout_mask(0.3, seed, offset, mask)
     np.testing.assert_array_equal(y.reshape(-1) != 0, mask.astype(bool))
@@ -59,9 +59,9 @@ def test_dropout_mask_is_the_kernel_generator_at_the_reserved_offset():
 def test_consecutive_calls_draw_fresh_masks_and_manual_seed_repeats_them():
     x = Tensor(_nonzero((50, 20)))
     tn.manual_seed(3)
-    first, second = F.dropout(x, 0.5).numpy(), F.dropout(x, 0.5).numpy()
+    first, second = functional.dropout(x, 0.5).numpy(), functional.dropout(x, 0.5).numpy()
     tn.manual_seed(3)
-    again = F.dropout(x, 0.5).numpy()
+    again = functional.dropout(x, 0.5).numpy()
     assert ((first == 0) != (second == 0)).any()
     np.testing.assert_array_equal(first, again)
 
@@ -79,11 +79,11 @@ def test_dropout2d_drops_whole_channels():
 
 def test_dropout2d_reads_3d_input_as_batch_channels_length_like_torch():
     tn.manual_seed(5)
-    y = F.dropout2d(Tensor(_nonzero((6, 10, 4))), 0.5).numpy()
+    y = functional.dropout2d(Tensor(_nonzero((6, 10, 4))), 0.5).numpy()
     rows = (y == 0).reshape(60, 4)
     assert (rows.all(axis=1) | ~rows.any(axis=1)).all()
     with pytest.raises(ValueError, match="3D or 4D"):
-        F.dropout2d(Tensor(_nonzero((6, 10))), 0.5)
+        functional.dropout2d(Tensor(_nonzero((6, 10))), 0.5)
 
 
 @pytest.mark.parametrize("layer", [nn.Dropout, nn.Dropout2d, nn.AlphaDropout])
@@ -131,7 +131,7 @@ def test_alpha_dropout_formula_and_gradient():
     tn.manual_seed(8)
     seed, offset = dropout_stream(0)
     x = Tensor(np.random.default_rng(1).standard_normal((30, 20)), requires_grad=True)
-    y = F.alpha_dropout(x, p, training=True)
+    y = functional.alpha_dropout(x, p, training=True)
     keep = np.empty(600, np.uint8)
     backend.kernels().dropout_mask(p, seed, offset, keep)
     keep = keep.reshape(30, 20).astype(bool)
@@ -144,10 +144,10 @@ def test_alpha_dropout_formula_and_gradient():
 
 def test_functional_alpha_dropout_defaults_to_no_training_like_torch():
     x = Tensor(_nonzero((4, 4)))
-    assert F.alpha_dropout(x, 0.5) is x
+    assert functional.alpha_dropout(x, 0.5) is x
 
 
-@pytest.mark.parametrize("functional", [F.dropout, F.dropout2d, F.alpha_dropout])
+@pytest.mark.parametrize("functional", [functional.dropout, functional.dropout2d, functional.alpha_dropout])
 def test_gradcheck_float64_with_a_fixed_mask(functional):
     x = Tensor(_nonzero((3, 4, 2, 2), np.float64), requires_grad=True)
 

@@ -8,7 +8,7 @@ import pytest
 
 import tinygrad_norm as tn
 import tinygrad_norm.nn as nn
-from tinygrad_norm.nn import functional as F
+from tinygrad_norm.nn import functional
 
 torch = pytest.importorskip("torch")
 
@@ -106,16 +106,16 @@ def test_layers_without_floating_state_take_any_floating_input(make):
 
 def test_a_norm_needs_a_floating_input_even_without_parameters():
     with pytest.raises(RuntimeError, match="floating point input"):
-        F.layer_norm(tn.tensor([[1, 2, 3]]), (3,))
+        functional.layer_norm(tn.tensor([[1, 2, 3]]), (3,))
 
 
 def test_functional_forms_follow_the_rule():
     x = tn.ones(2, 4, dtype=tn.float64)
     for call in (
-        lambda: F.linear(x, tn.ones(2, 4)),
-        lambda: F.layer_norm(x, 4, tn.ones(4)),
-        lambda: F.batch_norm(x, tn.zeros(4), tn.ones(4)),
-        lambda: F.group_norm(x.reshape(2, 4, 1), 2, tn.ones(4)),
+        lambda: functional.linear(x, tn.ones(2, 4)),
+        lambda: functional.layer_norm(x, 4, tn.ones(4)),
+        lambda: functional.batch_norm(x, tn.zeros(4), tn.ones(4)),
+        lambda: functional.group_norm(x.reshape(2, 4, 1), 2, tn.ones(4)),
     ):
         with pytest.raises(RuntimeError, match="same dtype"):
             call()
@@ -158,7 +158,7 @@ def test_batch_norm_eval_takes_eps_zero_but_not_a_negative_eps_as_torch():
     x = np.ones((2, 3), np.float32)
     np.testing.assert_allclose(ours(tn.tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy())
     with pytest.raises(ValueError, match="eps must be non-negative"):
-        F.batch_norm(tn.tensor(x), tn.zeros(3), tn.ones(3), eps=-1.0)
+        functional.batch_norm(tn.tensor(x), tn.zeros(3), tn.ones(3), eps=-1.0)
 
 
 @pytest.mark.parametrize("p", ["0.5", None, [0.5]], ids=repr)
@@ -169,7 +169,7 @@ def test_dropout_probability_must_be_a_number_as_in_torch(layer, p):
     with pytest.raises(TypeError):
         getattr(torch.nn, layer)(p)
     with pytest.raises(TypeError, match="dropout probability must be a number"):
-        F.dropout(tn.ones(2), p)
+        functional.dropout(tn.ones(2), p)
 
 
 @pytest.mark.parametrize("p", [1.5, -0.1, float("nan")])

@@ -8,9 +8,8 @@ import pytest
 
 import tinygrad_norm as tn
 import tinygrad_norm.nn as nn
-import tinygrad_norm.nn.functional as F
 from tinygrad_norm import gradcheck
-from tinygrad_norm.nn import init
+from tinygrad_norm.nn import functional, init
 
 torch = pytest.importorskip("torch")
 
@@ -162,20 +161,20 @@ def _leaf(*shape, seed=0):
 )
 def test_conv2d_gradcheck(kwargs, x_shape, w_shape):
     x, weight, bias = _leaf(*x_shape, seed=0), _leaf(*w_shape, seed=1), _leaf(w_shape[0], seed=2)
-    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kwargs), x, weight, bias)
+    assert gradcheck(lambda x, w, b: functional.conv2d(x, w, b, **kwargs), x, weight, bias)
 
 
 @pytest.mark.parametrize(
     "pool, kwargs",
     [
-        (F.max_pool2d, {"kernel_size": 2}),
-        (F.max_pool2d, {"kernel_size": 3, "stride": 1, "padding": 1}),
-        (F.max_pool2d, {"kernel_size": 2, "stride": (2, 1), "dilation": 2}),
-        (F.avg_pool2d, {"kernel_size": 2}),
-        (F.avg_pool2d, {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False}),
-        (F.avg_pool2d, {"kernel_size": (2, 3), "stride": 1, "divisor_override": 4}),
-        (F.adaptive_avg_pool2d, {"output_size": 1}),
-        (F.adaptive_avg_pool2d, {"output_size": (3, 2)}),
+        (functional.max_pool2d, {"kernel_size": 2}),
+        (functional.max_pool2d, {"kernel_size": 3, "stride": 1, "padding": 1}),
+        (functional.max_pool2d, {"kernel_size": 2, "stride": (2, 1), "dilation": 2}),
+        (functional.avg_pool2d, {"kernel_size": 2}),
+        (functional.avg_pool2d, {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False}),
+        (functional.avg_pool2d, {"kernel_size": (2, 3), "stride": 1, "divisor_override": 4}),
+        (functional.adaptive_avg_pool2d, {"output_size": 1}),
+        (functional.adaptive_avg_pool2d, {"output_size": (3, 2)}),
     ],
 )
 def test_pooling_gradcheck(pool, kwargs):
@@ -196,7 +195,7 @@ def test_layer_gradcheck_wrt_input_and_parameters(layer):
 def test_embedding_gradcheck():
     weight = _leaf(6, 3)
     indices = np.array([[1, 3, 3], [0, 5, 1]])
-    assert gradcheck(lambda w: F.embedding(indices, w), weight)
+    assert gradcheck(lambda w: functional.embedding(indices, w), weight)
 
 
 # ---- initialization ---------------------------------------------------------------------------
@@ -309,7 +308,7 @@ def test_bad_constructor_arguments_name_the_argument(make, error, words):
     [
         (lambda: nn.Conv2d(3, 4, 3)(tn.zeros(1, 2, 5, 5)), ValueError, "channels"),
         (lambda: nn.Conv2d(3, 4, 3)(tn.zeros(3, 5)), ValueError, "4-D"),
-        (lambda: F.conv2d(tn.zeros(1, 3, 5, 5), tn.zeros(4, 3, 3, 3), tn.zeros(3)), ValueError, "bias"),
+        (lambda: functional.conv2d(tn.zeros(1, 3, 5, 5), tn.zeros(4, 3, 3, 3), tn.zeros(3)), ValueError, "bias"),
         (lambda: nn.Conv2d(3, 4, 5)(tn.zeros(1, 3, 4, 8)), ValueError, "smaller than the kernel"),
         (lambda: nn.MaxPool2d(3)(tn.zeros(1, 1, 2, 2)), ValueError, "smaller than the kernel"),
         (lambda: nn.Embedding(5, 2)(np.array([1, 5])), IndexError, "out of range"),
@@ -324,10 +323,10 @@ def test_bad_inputs_raise(call, error, words):
 @pytest.mark.parametrize(
     "call",
     [
-        lambda x, t: F.cross_entropy(x, t, None, 0),  # torch: size_average=0, not ignore_index
-        lambda x, t: F.nll_loss(x, t, None, 0),
-        lambda x, t: F.mse_loss(x, x, "sum"),  # torch: size_average="sum", not reduction
-        lambda x, t: F.binary_cross_entropy_with_logits(x, x, None, "sum"),
+        lambda x, t: functional.cross_entropy(x, t, None, 0),  # torch: size_average=0, not ignore_index
+        lambda x, t: functional.nll_loss(x, t, None, 0),
+        lambda x, t: functional.mse_loss(x, x, "sum"),  # torch: size_average="sum", not reduction
+        lambda x, t: functional.binary_cross_entropy_with_logits(x, x, None, "sum"),
     ],
     ids=["cross_entropy", "nll_loss", "mse_loss", "bce_with_logits"],
 )

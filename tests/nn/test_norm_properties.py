@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 import tinygrad_norm as tn
 import tinygrad_norm.nn as nn
-import tinygrad_norm.nn.functional as F
 from tinygrad_norm import Tensor, backend
+from tinygrad_norm.nn import functional
 
 # ---- the composed formulas, in float64 numpy -------------------------------------------------------------------
 
@@ -82,7 +82,7 @@ def test_batch_norm_is_the_composed_formula(data, n, c, spatial, has_weight, has
     running_mean, running_var = rng.standard_normal(c).astype(x.dtype), rng.uniform(0.5, 2, c).astype(x.dtype)
     buffers = Tensor(running_mean.copy()), Tensor(running_var.copy())
     rtol, atol = DTYPE_TOLERANCE[x.dtype]
-    y = F.batch_norm(Tensor(x), *buffers, as_tensor(weight), as_tensor(bias), True, momentum, eps)
+    y = functional.batch_norm(Tensor(x), *buffers, as_tensor(weight), as_tensor(bias), True, momentum, eps)
     axes = (0, *range(2, x.ndim))
     check(y, affine(normalized(x, axes, eps), weight, bias, channel_shape(x.ndim)), x.dtype)
     count = math.prod(shape) // c
@@ -94,7 +94,7 @@ def test_batch_norm_is_the_composed_formula(data, n, c, spatial, has_weight, has
     expected_var = (1 - momentum) * running_var + momentum * batch_var
     np.testing.assert_allclose(buffers[1].numpy(), expected_var, rtol=max(rtol, 1e-6))
 
-    eval_y = F.batch_norm(Tensor(x), *buffers, as_tensor(weight), as_tensor(bias), False, momentum, eps)
+    eval_y = functional.batch_norm(Tensor(x), *buffers, as_tensor(weight), as_tensor(bias), False, momentum, eps)
     mean, var = (b.numpy().reshape(channel_shape(x.ndim)) for b in buffers)
     check(eval_y, affine((x - mean) / np.sqrt(var + eps), weight, bias, channel_shape(x.ndim)), x.dtype)
 
@@ -112,7 +112,7 @@ def test_layer_norm_is_the_composed_formula(data, lead, normalized_shape, has_we
     x, rng = data.draw(inputs((*lead, *normalized_shape)))
     shape = tuple(normalized_shape)
     weight, bias = params(rng, has_weight, shape, x.dtype), params(rng, has_bias, shape, x.dtype)
-    y = F.layer_norm(Tensor(x), shape, as_tensor(weight), as_tensor(bias), eps)
+    y = functional.layer_norm(Tensor(x), shape, as_tensor(weight), as_tensor(bias), eps)
     axes = tuple(range(len(lead), x.ndim))
     check(y, affine(normalized(x, axes, eps), weight, bias, shape), x.dtype)
 
@@ -129,7 +129,7 @@ def test_rms_norm_is_the_composed_formula(data, lead, normalized_shape, has_weig
     x, rng = data.draw(inputs((*lead, *normalized_shape)))
     shape = tuple(normalized_shape)
     weight = params(rng, has_weight, shape, x.dtype)
-    y = F.rms_norm(Tensor(x), shape, as_tensor(weight), eps)
+    y = functional.rms_norm(Tensor(x), shape, as_tensor(weight), eps)
     axes = tuple(range(len(lead), x.ndim))
     eps = np.finfo(x.dtype).eps if eps is None else eps
     check(y, affine(normalized(x, axes, eps, center=False), weight, None, shape), x.dtype)
@@ -141,7 +141,7 @@ def test_group_norm_is_the_composed_formula(data, n, groups, per_group, spatial,
     c = groups * per_group
     x, rng = data.draw(inputs((n, c, *spatial)))
     weight, bias = params(rng, has_weight, c, x.dtype), params(rng, has_bias, c, x.dtype)
-    y = F.group_norm(Tensor(x), groups, as_tensor(weight), as_tensor(bias), eps)
+    y = functional.group_norm(Tensor(x), groups, as_tensor(weight), as_tensor(bias), eps)
     grouped = normalized(x.reshape(n, groups, -1), (2,), eps).reshape(x.shape)
     check(y, affine(grouped, weight, bias, channel_shape(x.ndim)), x.dtype)
 
@@ -152,7 +152,7 @@ def test_instance_norm_is_the_composed_formula(data, n, c, spatial, has_weight, 
     shape = (n, c, spatial[0] + 1, *spatial[1:])  # at least two positions
     x, rng = data.draw(inputs(shape))
     weight, bias = params(rng, has_weight, c, x.dtype), params(rng, has_bias, c, x.dtype)
-    y = F.instance_norm(Tensor(x), None, None, as_tensor(weight), as_tensor(bias), eps=eps)
+    y = functional.instance_norm(Tensor(x), None, None, as_tensor(weight), as_tensor(bias), eps=eps)
     check(y, affine(normalized(x, tuple(range(2, x.ndim)), eps), weight, bias, channel_shape(x.ndim)), x.dtype)
 
 
@@ -275,11 +275,11 @@ def test_a_float64_upstream_gradient_reaches_a_float32_layer_as_float32():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda x: F.batch_norm(x, None, None), "running_mean and running_var"),
-        (lambda x: F.batch_norm(x, Tensor(np.zeros(3)), Tensor(np.ones(3)), training=True), "should hold 4"),
-        (lambda x: F.batch_norm(x, None, None, Tensor(np.ones(3)), training=True), "weight must hold 4"),
-        (lambda x: F.layer_norm(x, (3, 5)), r"shape \(\*, 3, 5\)"),
-        (lambda x: F.group_norm(x, 3), "cannot be split into 3 groups"),
+        (lambda x: functional.batch_norm(x, None, None), "running_mean and running_var"),
+        (lambda x: functional.batch_norm(x, Tensor(np.zeros(3)), Tensor(np.ones(3)), training=True), "should hold 4"),
+        (lambda x: functional.batch_norm(x, None, None, Tensor(np.ones(3)), training=True), "weight must hold 4"),
+        (lambda x: functional.layer_norm(x, (3, 5)), r"shape \(\*, 3, 5\)"),
+        (lambda x: functional.group_norm(x, 3), "cannot be split into 3 groups"),
     ],
 )
 def test_functional_errors_name_the_problem(call, message):

@@ -9,8 +9,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import tinygrad_norm.nn as nn  # noqa: E402
-import tinygrad_norm.nn.functional as F  # noqa: E402
 from tinygrad_norm import Tensor  # noqa: E402
+from tinygrad_norm.nn import functional  # noqa: E402
 
 from .torch_helpers import compare_forward_backward, compare_named_tensors, copy_params_from_torch  # noqa: E402
 
@@ -136,10 +136,10 @@ def test_functional_forms_match_torch(dtype):
     weight, bias = (rng.standard_normal(6).astype(dtype) for _ in range(2))
     running = [np.zeros(6, dtype), np.ones(6, dtype)]
     cases = [
-        (F.batch_norm, torch.nn.functional.batch_norm, (True,), {"momentum": 0.2}),
-        (F.batch_norm, torch.nn.functional.batch_norm, (False,), {"eps": 1e-3}),
-        (F.instance_norm, torch.nn.functional.instance_norm, (True,), {"momentum": 0.2}),
-        (F.instance_norm, torch.nn.functional.instance_norm, (False,), {}),
+        (functional.batch_norm, torch.nn.functional.batch_norm, (True,), {"momentum": 0.2}),
+        (functional.batch_norm, torch.nn.functional.batch_norm, (False,), {"eps": 1e-3}),
+        (functional.instance_norm, torch.nn.functional.instance_norm, (True,), {"momentum": 0.2}),
+        (functional.instance_norm, torch.nn.functional.instance_norm, (False,), {}),
     ]
     for ours_fn, their_fn, (flag,), kwargs in cases:
         ours_running = [Tensor(r.copy()) for r in running]
@@ -156,21 +156,21 @@ def test_functional_forms_match_torch(dtype):
         for ours_buffer, their_buffer in zip(ours_running, their_running):
             np.testing.assert_allclose(ours_buffer.numpy(), their_buffer.numpy(), rtol=rtol, atol=atol)
     compare_forward_backward(
-        lambda x: F.layer_norm(x, (4, 5), Tensor(np.ones((4, 5), dtype)), None, 1e-3),
+        lambda x: functional.layer_norm(x, (4, 5), Tensor(np.ones((4, 5), dtype)), None, 1e-3),
         lambda x: torch.nn.functional.layer_norm(x, (4, 5), torch.ones((4, 5), dtype=TORCH_DTYPES[dtype]), None, 1e-3),
         _input((3, 6, 4, 5), dtype, 1),
         rtol=rtol,
         atol=atol,
     )
     compare_forward_backward(
-        lambda x: F.group_norm(x, 2, Tensor(weight), Tensor(bias)),
+        lambda x: functional.group_norm(x, 2, Tensor(weight), Tensor(bias)),
         lambda x: torch.nn.functional.group_norm(x, 2, torch.tensor(weight), torch.tensor(bias)),
         _input((3, 6, 4, 5), dtype, 2),
         rtol=rtol,
         atol=atol,
     )
     compare_forward_backward(
-        lambda x: F.rms_norm(x, [5]),
+        lambda x: functional.rms_norm(x, [5]),
         lambda x: torch.nn.functional.rms_norm(x, [5]),
         _input((3, 6, 4, 5), dtype, 3),
         rtol=rtol,
@@ -213,4 +213,4 @@ def test_rms_norm_default_eps_is_the_dtype_machine_epsilon():
         ours = nn.RMSNorm(4).to(dtype)(Tensor(x)).numpy()
         theirs = torch.nn.RMSNorm(4, dtype=TORCH_DTYPES[dtype])(torch.tensor(x)).detach().numpy()
         np.testing.assert_allclose(ours, theirs, rtol=TOLERANCE[dtype][0])
-        assert not np.allclose(ours, F.rms_norm(Tensor(x), 4, eps=1e-5).numpy())
+        assert not np.allclose(ours, functional.rms_norm(Tensor(x), 4, eps=1e-5).numpy())

@@ -6,7 +6,7 @@ from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, silu, soft
 from .conv import conv2d
 from .dropout import alpha_dropout, dropout, dropout2d
 from .linear import embedding, linear
-from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
+from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from .norms import batch_norm, group_norm, instance_norm, layer_norm, rms_norm
 from .pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 

@@ -92,7 +92,7 @@ class _BatchNorm(_NormBase):
             self.num_batches_tracked.data += 1
             if self.momentum is None:
                 factor = 1.0 / float(self.num_batches_tracked.item())
-        use_batch_stats = self.training or self.running_mean is None
+        batch_stats = self.training or self.running_mean is None
         keep_buffers = not self.training or self.track_running_stats
         return batch_norm(
             input,
@@ -100,7 +100,7 @@ class _BatchNorm(_NormBase):
             self.running_var if keep_buffers else None,
             self.weight,
             self.bias,
-            use_batch_stats,
+            batch_stats,
             factor,
             self.eps,
         )

@@ -29,7 +29,7 @@ def _affine_args(weight: Tensor | None, bias: Tensor | None) -> tuple[tuple[Tens
     return present, {"has_weight": weight is not None, "has_bias": bias is not None}
 
 
-def _channel_view(input: Tensor, name: str) -> tuple[int, int, int]:
+def _channel_norm_shape(input: Tensor, name: str) -> tuple[int, int, int]:
     """(N, C, *spatial) -> (N, C, S) with S = prod(spatial)."""
     if input.ndim < 2:
         raise ValueError(f"{name}: expected an input of shape (N, C, *), got {input.shape}")
@@ -48,7 +48,7 @@ def normalized_shape_tuple(normalized_shape: int | Sequence[int]) -> tuple[int, 
     return tuple(check_int("normalized_shape", n, 0) for n in normalized_shape)
 
 
-def _row_view(input: Tensor, normalized_shape: int | Sequence[int], name: str) -> tuple[int, int, int]:
+def _row_norm_shape(input: Tensor, normalized_shape: int | Sequence[int], name: str) -> tuple[int, int, int]:
     """(*, D1..Dk) -> (M, D1*..*Dk, 1): one row per leading index, its elements as channels."""
     shape = normalized_shape_tuple(normalized_shape)
     lead = input.ndim - len(shape)
@@ -87,17 +87,18 @@ def batch_norm(
     return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 
-def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps) -> Tensor:
-    """`batch_norm` without its checks of eps and dtypes (instance_norm makes its own)."""
-    view = _channel_view(input, "batch_norm")
-    if training and view[0] * view[2] == 1:
+def _batch_norm(input, running_mean, running_var, weight, bias, batch_stats, momentum, eps) -> Tensor:
+    """`batch_norm` without its checks of eps and dtypes (instance_norm makes its own); `batch_stats` is
+    torch's `training`: the statistics come from this batch (and update the running ones)."""
+    view = _channel_norm_shape(input, "batch_norm")  # (N, C, S)
+    if batch_stats and view[0] * view[2] == 1:
         raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(input.shape)}")
-    if not training and (running_mean is None or running_var is None):
+    if not batch_stats and (running_mean is None or running_var is None):
         raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
     for name, buffer in (("running_mean", running_mean), ("running_var", running_var)):
         if buffer is not None and buffer.shape != (view[1],):
             raise ValueError(f"batch_norm: {name} should hold {view[1]} elements, got shape {buffer.shape}")
-    if training and view[0] * view[2] == 0:  # no values: no statistics to fold into the running ones
+    if batch_stats and view[0] * view[2] == 0:  # no values: no statistics to fold into the running ones
         running_mean = running_var = None
     affine, flags = _affine_args(weight, bias)
     return BatchNorm.apply(
@@ -106,7 +107,7 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
         **flags,
         view=view,
         eps=eps,
-        training=training,
+        batch_stats=batch_stats,
         running_mean=_data(running_mean),
         running_var=_data(running_var),
         momentum=momentum,
@@ -121,7 +122,7 @@ def layer_norm(
     eps: float = 1e-5,
 ) -> Tensor:
     """y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias, statistics over the last dims `normalized_shape`."""
-    view = _row_view(input, normalized_shape, "layer_norm")
+    view = _row_norm_shape(input, normalized_shape, "layer_norm")
     check_input_dtype("layer_norm", input, weight=weight, bias=bias)
     affine, flags = _affine_args(weight, bias)
     return RowNorm.apply(input, *affine, **flags, view=view, groups=1, eps=eps, center=True)
@@ -134,7 +135,7 @@ def rms_norm(
     eps: float | None = None,
 ) -> Tensor:
     """y = x / sqrt(E[x^2] + eps) * weight over the last dims; eps=None is the machine epsilon of x's dtype."""
-    view = _row_view(input, normalized_shape, "rms_norm")
+    view = _row_norm_shape(input, normalized_shape, "rms_norm")
     check_input_dtype("rms_norm", input, weight=weight)
     eps = float(np.finfo(input.dtype).eps) if eps is None else eps
     affine, flags = _affine_args(weight, None)
@@ -149,7 +150,7 @@ def group_norm(
     eps: float = 1e-5,
 ) -> Tensor:
     """(N, C, *): statistics over each group of C/num_groups channels (and *) of each sample; affine per channel."""
-    view = _channel_view(input, "group_norm")
+    view = _channel_norm_shape(input, "group_norm")
     check_input_dtype("group_norm", input, weight=weight, bias=bias)
     if view[1] % num_groups:
         raise ValueError(f"group_norm: {view[1]} channels cannot be split into {num_groups} groups")
@@ -173,7 +174,7 @@ def instance_norm(
     instance a channel) with the buffers repeated per sample, then averaged back over the batch. An empty
     input leaves the buffers as they are (where torch 2.13 writes NaN into them).
     """
-    N, C, S = _channel_view(input, "instance_norm")
+    N, C, S = _channel_norm_shape(input, "instance_norm")
     buffers = {"running_mean": running_mean, "running_var": running_var}
     check_input_dtype("instance_norm", input, weight=weight, bias=bias, **buffers)
     if not use_input_stats:

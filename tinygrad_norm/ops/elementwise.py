@@ -7,17 +7,8 @@ import math
 import numpy as np
 
 from ..autograd import Function
+from ..shapes import unbroadcast
 from .special import erf
-
-
-def unbroadcast(grad, shape: tuple[int, ...]):
-    """Sum `grad` down to `shape`, undoing numpy broadcasting (leading axes, then size-1 axes)."""
-    if grad.shape == shape:
-        return grad
-    grad = grad.sum(axis=tuple(range(grad.ndim - len(shape)))) if grad.ndim > len(shape) else grad
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    return grad.sum(axis=axes, keepdims=True) if axes else grad
-
 
 # ---- binary ----------------------------------------------------------------------------------
 

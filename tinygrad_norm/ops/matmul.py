@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..autograd import Function
-from .elementwise import unbroadcast
+from ..shapes import unbroadcast
 
 
 class MatMul(Function):

@@ -12,7 +12,7 @@ import itertools
 import numpy as np
 
 from ..autograd import Function
-from .elementwise import unbroadcast
+from ..shapes import unbroadcast
 
 
 class Reshape(Function):

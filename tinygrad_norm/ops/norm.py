@@ -45,7 +45,7 @@ class _AffineNorm(Function):
         """The output's gradient viewed like x, in x's dtype (a float64 consumer can send float64 back)."""
         return grad.reshape(self.x.shape).astype(self.x.dtype, copy=False)
 
-    def stats(self, *shape: int):
+    def empty_stats(self, *shape: int):
         return self.xp.empty(shape, np.float64)
 
     def affine_grads(self) -> dict:
@@ -85,7 +85,7 @@ class RowNorm(_AffineNorm):
         weight, bias = self.unpack(x, affine, has_weight, has_bias, view)
         self.groups, self.center = groups, center
         y = self.empty_like_x()  # (B, C, S)
-        self.mean, self.rstd = self.stats(view[0], groups), self.stats(view[0], groups)  # (B, groups)
+        self.mean, self.rstd = self.empty_stats(view[0], groups), self.empty_stats(view[0], groups)  # (B, groups)
         self.kernels.row_norm_forward(self.x, weight, bias, groups, eps, center, y, self.mean, self.rstd)
         return y.reshape(self.x_shape)
 
@@ -109,10 +109,10 @@ class RowNorm(_AffineNorm):
 class BatchNorm(_AffineNorm):
     """Batch normalization, statistics per channel over N and S (arXiv:1502.03167).
 
-    training=True: mean and biased variance of this batch; when running buffers are given they are updated in
-    place, running = (1 - momentum) * running + momentum * batch_stat, with the unbiased variance
-    var * n / (n - 1). The backward is the full VJP through the batch statistics.
-    training=False: the given running statistics are constants, rstd = 1/sqrt(running_var + eps), and the
+    batch_stats=True (torch's training=True): mean and biased variance of this batch; when running buffers are
+    given they are updated in place, running = (1 - momentum) * running + momentum * batch_stat, with the
+    unbiased variance var * n / (n - 1). The backward is the full VJP through the batch statistics.
+    batch_stats=False: the given running statistics are constants, rstd = 1/sqrt(running_var + eps), and the
     backward is dx = dy * weight[c] * rstd[c].
     """
 
@@ -124,17 +124,17 @@ class BatchNorm(_AffineNorm):
         has_bias: bool,
         view: tuple[int, int, int],
         eps: float,
-        training: bool,
+        batch_stats: bool,
         running_mean=None,
         running_var=None,
         momentum: float = 0.1,
     ):
         weight, bias = self.unpack(x, affine, has_weight, has_bias, view)
-        self.batch_stats = training
+        self.batch_stats = batch_stats
         y = self.empty_like_x()  # (N, C, S)
         channels = view[1]
-        if training:
-            self.mean, self.rstd, var_unbiased = self.stats(channels), self.stats(channels), self.stats(channels)
+        if batch_stats:
+            self.mean, self.rstd, var_unbiased = (self.empty_stats(channels) for _ in range(3))
             self.kernels.channel_norm_forward(self.x, weight, bias, eps, y, self.mean, self.rstd, var_unbiased)
             if running_mean is not None:
                 running_mean[...] = (1 - momentum) * running_mean + momentum * self.mean

@@ -3,31 +3,7 @@
 from __future__ import annotations
 
 from ..autograd import Function
-
-
-def normalize_dim(dim: int, ndim: int) -> int:
-    """One axis, negative counting from the end, checked to be in range (a 0-d tensor takes -1 and 0)."""
-    if not -max(ndim, 1) <= dim < max(ndim, 1):
-        raise ValueError(f"axis {dim} is out of range for a tensor with {ndim} dimensions")
-    return dim % max(ndim, 1)
-
-
-def normalize_axis(axis, ndim: int) -> tuple[int, ...]:
-    """None, an int or a tuple of ints -> a sorted tuple of non-negative axes."""
-    if axis is None:
-        return tuple(range(ndim))
-    axes = {normalize_dim(a, ndim) for a in ((axis,) if isinstance(axis, int) else axis)}
-    return tuple(sorted(axes)) if ndim else ()
-
-
-def expand_reduced(grad, axes: tuple[int, ...], keepdims: bool):
-    """Give a reduced gradient back its size-1 axes so it broadcasts against the input."""
-    if keepdims:
-        return grad
-    shape = list(grad.shape)
-    for a in axes:
-        shape.insert(a, 1)
-    return grad.reshape(shape)
+from ..shapes import expand_reduced, normalize_axis
 
 
 class Sum(Function):
