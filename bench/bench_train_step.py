@@ -17,9 +17,9 @@ The workloads (float32; ours with tinygrad_norm.optim, torch with torch.optim; t
 A step is `loss = cross_entropy(model(x), y); opt.zero_grad(); loss.backward(); opt.step(); loss.item()` on the
 next of a few fixed batches. Both runtimes run in this process, interleaved: BLOCK_STEPS steps of one, a pause
 (so that neither's worker threads are still spinning when the other starts), BLOCK_STEPS of the other, with the
-order alternating between blocks; each side's time is the median of all its steps after WARMUP. torch is imported
-before tinygrad_norm, so it keeps its own OpenMP runtime with the environment it was started with, and its own
-default thread count.
+order alternating between blocks; each side's time is the median of all its steps after the warm-up. Each side
+runs with its defaults: torch on its default thread count, ours with the thread policy of kernels/_threads.py.
+(torch is imported first; Numba's OpenMP threads then run in torch's OpenMP runtime, with the same settings.)
 
 "W1 with a busy core" runs W1 again beside a CPU-bound neighbour process (a Python loop) and gives the ratio to
 the quiet W1 of the same run. Peak memory: each side runs each workload in a child process of its own that imports
@@ -88,8 +88,8 @@ def spec_of(model) -> Spec:
 def mlp_spec(inputs: int, hidden: int, classes: int, p: float) -> Spec:
     spec: Spec = []
     for features in (inputs, hidden):
-        spec += [("Linear", dict(in_features=features, out_features=hidden)), ("BatchNorm1d", dict(num_features=hidden)),
-                 ("ReLU", {}), ("Dropout", dict(p=p))]
+        spec += [("Linear", dict(in_features=features, out_features=hidden)),
+                 ("BatchNorm1d", dict(num_features=hidden)), ("ReLU", {}), ("Dropout", dict(p=p))]
     return spec + [("Linear", dict(in_features=hidden, out_features=classes))]
 
 
@@ -284,7 +284,7 @@ def main() -> None:
         memory_child(side, path, description, int(steps))
         return
     plan = QUICK if args.quick else FULL
-    import torch  # before tinygrad_norm: torch keeps its own OpenMP runtime and settings (see above)
+    import torch  # before tinygrad_norm (see above)
 
     import tinygrad_norm as tn
 
