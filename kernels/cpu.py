@@ -25,6 +25,7 @@ from . import _checks
 from ._jit import njit
 from ._scalar import channel_param, input_grad, is_kept, keep_threshold, splitmix64
 from .cpu_conv import *  # noqa: F403  (convolution and pooling: cpu_conv.__all__)
+from .cpu_loss import cross_entropy_backward, cross_entropy_forward  # noqa: F401  (cross-entropy)
 from .cpu_optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401  (optimizer updates)
 
 MAX_CHUNKS = 32  # row chunks of a two-stage reduction: at most this many ...
