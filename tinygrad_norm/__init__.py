@@ -46,6 +46,7 @@ from .dtypes import (  # noqa: E402
     uint8,
 )
 from .gradcheck import GradcheckError, gradcheck  # noqa: E402
+from .kernels._threads import get_num_threads, set_num_threads  # noqa: E402
 from .random import manual_seed  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .tensor import Tensor, where  # noqa: E402
@@ -81,6 +82,7 @@ __all__ = [
     "full",
     "full_like",
     "get_backend_name",
+    "get_num_threads",
     "gradcheck",
     "int16",
     "int32",
@@ -101,6 +103,7 @@ __all__ = [
     "save",
     "set_backend",
     "set_grad_enabled",
+    "set_num_threads",
     "stack",
     "tensor",
     "uint8",
