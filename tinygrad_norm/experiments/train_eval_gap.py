@@ -99,7 +99,8 @@ def run(settings: Settings) -> Result:
     marks = [(0.003, "0.997 'keep', translated"), (0.1, "PyTorch default"), (0.997, "0.997 passed unchanged")]
     common = {"xlabel": "BatchNorm momentum (PyTorch's convention)", "xscale": "log", "marks": marks}
     return Result(
-        f"train-eval-gap: BatchNorm's running statistics, {epochs} epoch{"s" if epochs > 1 else ""} ({name}, {settings.seeds} seeds)",
+        f"train-eval-gap: BatchNorm's running statistics after {epochs} epoch{'s' * (epochs > 1)} "
+        f"({name}, {settings.seeds} seeds)",
         [
             Panel("test accuracy", ylabel="test accuracy (%)", curves=accuracy, **common),
             Panel(
