@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
+from tqdm import tqdm
 
 from ..cli.errors import UsageError
 from ..cli.train import load_dataset
@@ -32,8 +33,6 @@ class Settings:
 
     def bar(self, total: int, unit: str = "step"):
         """A tqdm bar over `total` units, drawn only when progress is on (a silent one otherwise)."""
-        from tqdm import tqdm
-
         return tqdm(total=total, unit=unit, leave=False, file=sys.stderr, disable=not self.progress)
 
     def data(self, prefer: str = "digits") -> tuple[str, Split, Split]:
