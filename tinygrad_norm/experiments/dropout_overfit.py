@@ -94,12 +94,14 @@ def run(settings: Settings) -> Result:
             }
         )
     bar.close()
+    settled = [curve.mean[epochs // 10 :] for curve in test_accuracy]  # past the first epochs' climb
+    zoom = (float(np.floor(min(map(min, settled)))) - 1, float(np.ceil(max(map(max, settled)))) + 1)
     where = f"{TRAIN_SIZE} training images of {name}"
     return Result(
         f"dropout-overfit: an MLP with 300k weights on {where} ({settings.seeds} seeds)",
         [
             Panel("train − test accuracy (eval mode)", "epoch", "gap (percentage points)", gap),
-            Panel("test accuracy", "epoch", "test accuracy (%)", test_accuracy),
+            Panel("test accuracy", "epoch", "test accuracy (%)", test_accuracy, ylim=zoom),
             Panel("test − train cross-entropy", "epoch", "loss gap", loss_gap),
         ],
         table,

@@ -5,6 +5,7 @@ matplotlib is the `plot` extra: `pyplot()` raises ImportError when it is missing
 
 from __future__ import annotations
 
+import io
 import math
 
 from .results import Panel, Result
@@ -12,6 +13,7 @@ from .results import Panel, Result
 DPI = 80
 PANEL_INCHES = (4.6, 3.5)
 LEGEND_INCHES = 1.9
+PALETTE = 64
 
 
 def pyplot():
@@ -40,10 +42,22 @@ def write_png(result: Result, path) -> None:
     if result.shared_legend:
         handles, labels = axes.flat[0].get_legend_handles_labels()
         figure.legend(handles, labels, loc="center right", fontsize=8)
+    buffer = io.BytesIO()
     try:
-        figure.savefig(path, dpi=DPI)
+        figure.savefig(buffer, format="png", dpi=DPI)
     finally:
         plt.close(figure)
+    _save_with_palette(buffer, path)
+
+
+def _save_with_palette(png: io.BytesIO, path) -> None:
+    """Write the PNG with a palette of PALETTE colors: a quarter of the bytes, no visible change for line plots.
+    Pillow comes with matplotlib."""
+    from PIL import Image
+
+    png.seek(0)
+    with Image.open(png) as image:
+        image.convert("RGB").quantize(PALETTE, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
 
 
 def _draw(ax, panel: Panel, legend: bool) -> None:
