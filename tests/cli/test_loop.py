@@ -24,6 +24,14 @@ def test_repeat_refuses_a_loader_without_batches():
         list(loop.repeat(loader, 1))
 
 
+def test_every_calls_its_action_after_every_nth_step():
+    calls = []
+    after_step = loop.every(3, lambda: calls.append(len(calls)))
+    for _ in range(10):
+        after_step()
+    assert calls == [0, 1, 2]  # after steps 3, 6 and 9
+
+
 def test_outputs_are_eval_mode_and_restore_the_mode():
     model = nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.9))
     images = np.ones((2500, 3), np.float32)  # more than one evaluation batch

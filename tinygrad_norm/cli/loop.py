@@ -80,6 +80,17 @@ def repeat(loader: Iterable, steps: int) -> Iterator:
         remaining -= batches
 
 
+def every(steps: int, action: Callable[[], object]) -> Callable[[], None]:
+    """An `after_step` for `train_epoch` that calls `action()` after every `steps`-th step (a measurement)."""
+    count = itertools.count(1)
+
+    def after_step() -> None:
+        if next(count) % steps == 0:
+            action()
+
+    return after_step
+
+
 @no_grad()
 def outputs(model: nn.Module, images: np.ndarray) -> np.ndarray:
     """The model's output array for every image, in eval mode (running statistics, no dropout)."""

@@ -34,8 +34,8 @@ def build(in_features: int, classes: int, batch_norm: bool) -> nn.Sequential:
     return nn.Sequential(*layers, nn.Linear(HIDDEN, classes))
 
 
-def train_one(data, batch_norm: bool, seed: int, steps: int, every: int, bar):
-    """(test accuracy, percentiles (len(PERCENTILES), points)) at steps 0, every, 2·every, ..., steps."""
+def train_one(data, batch_norm: bool, seed: int, steps: int, interval: int, bar):
+    """(test accuracy, percentiles (len(PERCENTILES), points)) at steps 0, interval, 2·interval, ..., steps."""
     (train_x, train_y), (test_x, test_y) = data
     random.manual_seed(seed)
     model = build(int(np.prod(train_x.shape[1:])), int(train_y.max()) + 1, batch_norm)
@@ -43,33 +43,28 @@ def train_one(data, batch_norm: bool, seed: int, steps: int, every: int, bar):
     probe = model[:last_sigmoid]  # the same modules, up to the input of the last sigmoid layer
     optimizer = optim.SGD(model.parameters(), lr=LR)
     accuracies, percentiles = [], []
-    step = 0
 
     def measure() -> None:
         accuracies.append(loop.accuracy(model, test_x, test_y))
         percentiles.append(np.percentile(loop.outputs(probe, test_x)[:, UNIT], PERCENTILES))
 
-    def after_step() -> None:
-        nonlocal step
-        step += 1
-        if step % every == 0:
-            measure()
-
     measure()
     loader = DataLoader((train_x, train_y), batch_size=BATCH, shuffle=True)
-    loop.train_epoch(model, loop.repeat(loader, steps), optimizer, after_step=after_step, progress=bar)
+    loop.train_epoch(
+        model, loop.repeat(loader, steps), optimizer, after_step=loop.every(interval, measure), progress=bar
+    )
     return np.array(accuracies), np.array(percentiles).T
 
 
 def run(settings: Settings) -> Result:
     name, train, test = settings.data(prefer="mnist")
-    steps, every = settings.size((120, 20), (3000, 50))
-    points = list(range(0, steps + 1, every))
+    steps, interval = settings.size((120, 20), (3000, 50))
+    points = list(range(0, steps + 1, interval))
     settled = int(np.searchsorted(points, steps // 10))  # from here on, how far does the median still move?
     bar = settings.bar(2 * settings.seeds * steps)
     accuracy_curves, percentile_panels, table = [], [], []
     for batch_norm, label in ((False, "without BatchNorm"), (True, "with BatchNorm")):
-        runs = [train_one((train, test), batch_norm, seed, steps, every, bar) for seed in range(settings.seeds)]
+        runs = [train_one((train, test), batch_norm, seed, steps, interval, bar) for seed in range(settings.seeds)]
         accuracies = np.array([accuracy for accuracy, _ in runs])
         percentiles = np.array([p for _, p in runs])  # (seeds, len(PERCENTILES), points)
         accuracy_curves.append(Curve(label, points, accuracies))

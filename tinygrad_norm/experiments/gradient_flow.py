@@ -96,7 +96,7 @@ def gradient_norms(model: nn.Sequential, probe: tuple[np.ndarray, np.ndarray]) -
     return norms, loss.item()
 
 
-def train_one(train, variant: tuple, steps: int, every: int, seed: int, bar) -> dict[str, np.ndarray]:
+def train_one(train, variant: tuple, steps: int, interval: int, seed: int, bar) -> dict[str, np.ndarray]:
     norm, weight_norm = variant
     images, labels = train
     random.manual_seed(seed)
@@ -108,16 +108,14 @@ def train_one(train, variant: tuple, steps: int, every: int, seed: int, bar) -> 
     norms_at_init, loss = gradient_norms(model, probe)
     losses = [loss]
     optimizer = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    step = 0
 
-    def after_step() -> None:
-        nonlocal step
-        step += 1
-        if step % every == 0:
-            losses.append(gradient_norms(model, probe)[1])
+    def measure() -> None:
+        losses.append(gradient_norms(model, probe)[1])
 
     loader = DataLoader(train, batch_size=BATCH, shuffle=True)
-    loop.train_epoch(model, loop.repeat(loader, steps), optimizer, after_step=after_step, progress=bar)
+    loop.train_epoch(
+        model, loop.repeat(loader, steps), optimizer, after_step=loop.every(interval, measure), progress=bar
+    )
     norms_after, _ = gradient_norms(model, probe)
     return {
         "std": np.array(stds),
@@ -129,14 +127,14 @@ def train_one(train, variant: tuple, steps: int, every: int, seed: int, bar) -> 
 
 def run(settings: Settings) -> Result:
     name, train, _ = settings.data()
-    steps, every = settings.size((20, 10), (600, 20))
+    steps, interval = settings.size((20, 10), (600, 20))
     layers = list(range(1, DEPTH + 1))
-    points = list(range(0, steps + 1, every))
+    points = list(range(0, steps + 1, interval))
     bar = settings.bar(len(VARIANTS) * settings.seeds * steps)
     curves: dict[str, list[Curve]] = {"std": [], "init": [], "trained": [], "loss": []}
     table = []
     for label, variant in VARIANTS.items():
-        runs = [train_one(train, variant, steps, every, seed, bar) for seed in range(settings.seeds)]
+        runs = [train_one(train, variant, steps, interval, seed, bar) for seed in range(settings.seeds)]
         for key in curves:
             curves[key].append(Curve(label, points if key == "loss" else layers, np.array([r[key] for r in runs])))
         init = np.array([r["init"] for r in runs]).mean(axis=0)

@@ -112,13 +112,13 @@ def build(image_shape: tuple[int, int, int], classes: int, mistakes: frozenset[s
     )  # fmt: skip
 
 
-def train_one(data, mistakes: frozenset[str] | None, steps: int, every: int, seed: int, bar) -> np.ndarray:
-    """Test accuracy at steps 0, every, 2·every, ..., steps."""
+def train_one(data, mistakes: frozenset[str] | None, steps: int, interval: int, seed: int, bar) -> np.ndarray:
+    """Test accuracy at steps 0, interval, 2·interval, ..., steps."""
     (train_x, train_y), (test_x, test_y) = data
     random.manual_seed(seed)
     model = build(train_x.shape[1:], int(train_y.max()) + 1, mistakes, seed)
     optimizer = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    step = 0
+    accuracies: list[float] = []
 
     def measure() -> None:
         chunks = range(0, len(test_y), EVAL_CHUNK)
@@ -127,17 +127,11 @@ def train_one(data, mistakes: frozenset[str] | None, steps: int, every: int, see
         )
         accuracies.append(correct / len(test_y))
 
-    def after_step() -> None:
-        nonlocal step
-        step += 1
-        if step % every == 0:
-            measure()
-
-    accuracies: list[float] = []
     measure()
-
     loader = DataLoader((train_x, train_y), batch_size=BATCH, shuffle=True, seed=seed)  # same order for every layer
-    loop.train_epoch(model, loop.repeat(loader, steps), optimizer, after_step=after_step, progress=bar)
+    loop.train_epoch(
+        model, loop.repeat(loader, steps), optimizer, after_step=loop.every(interval, measure), progress=bar
+    )
     return np.array(accuracies)
 
 
@@ -148,12 +142,14 @@ def _short(verdicts: dict[str, str]) -> str:
 
 def run(settings: Settings) -> Result:
     name, train, test = settings.data()
-    steps, every = settings.size((40, 10), (600, 25))
-    points = list(range(0, steps + 1, every))
+    steps, interval = settings.size((40, 10), (600, 25))
+    points = list(range(0, steps + 1, interval))
     bar = settings.bar((len(CONFIGS) + 1) * settings.seeds * steps)
 
     def curves(mistakes):
-        return np.array([train_one((train, test), mistakes, steps, every, seed, bar) for seed in range(settings.seeds)])
+        return np.array(
+            [train_one((train, test), mistakes, steps, interval, seed, bar) for seed in range(settings.seeds)]
+        )
 
     ours = curves(None)
     panels, table = [], []
