@@ -58,7 +58,7 @@ def train_one(data, batch_norm: bool, seed: int, steps: int, interval: int, bar)
 
 def run(settings: Settings) -> Result:
     name, train, test = settings.data(prefer="mnist")
-    steps, interval = settings.size((120, 20), (3000, 50))
+    steps, interval = settings.size((60, 10), (3000, 50))
     points = list(range(0, steps + 1, interval))
     settled = int(np.searchsorted(points, steps // 10))  # from here on, how far does the median still move?
     bar = settings.bar(2 * settings.seeds * steps)

@@ -73,7 +73,7 @@ def train_one(data, variant: tuple, epochs: int, seed: int, bar) -> np.ndarray:
 def run(settings: Settings) -> Result:
     name, (train_x, train_y), test = settings.data()
     train = (train_x[:TRAIN_SIZE], train_y[:TRAIN_SIZE])
-    epochs = settings.size(3, 100)
+    epochs = settings.size(2, 100)
     x = list(range(1, epochs + 1))
     bar = settings.bar(len(VARIANTS) * settings.seeds * epochs * -(-TRAIN_SIZE // BATCH))
     gap, test_accuracy, loss_gap, table = [], [], [], []

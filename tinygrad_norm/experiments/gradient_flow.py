@@ -127,7 +127,7 @@ def train_one(train, variant: tuple, steps: int, interval: int, seed: int, bar) 
 
 def run(settings: Settings) -> Result:
     name, train, _ = settings.data()
-    steps, interval = settings.size((20, 10), (600, 20))
+    steps, interval = settings.size((6, 3), (600, 20))
     layers = list(range(1, DEPTH + 1))
     points = list(range(0, steps + 1, interval))
     bar = settings.bar(len(VARIANTS) * settings.seeds * steps)

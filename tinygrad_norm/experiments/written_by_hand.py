@@ -142,7 +142,7 @@ def _short(verdicts: dict[str, str]) -> str:
 
 def run(settings: Settings) -> Result:
     name, train, test = settings.data()
-    steps, interval = settings.size((40, 10), (600, 25))
+    steps, interval = settings.size((20, 5), (600, 25))
     points = list(range(0, steps + 1, interval))
     bar = settings.bar((len(CONFIGS) + 1) * settings.seeds * steps)
 
