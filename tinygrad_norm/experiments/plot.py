@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import math
 
+from ..atomic_file import atomic_write
 from .results import Panel, Result
 
 DPI = 80
@@ -51,13 +52,13 @@ def write_png(result: Result, path) -> None:
 
 
 def _save_with_palette(png: io.BytesIO, path) -> None:
-    """Write the PNG with a palette of PALETTE colors: a quarter of the bytes, no visible change for line plots.
-    Pillow comes with matplotlib."""
+    """Write the PNG with a palette of PALETTE colors (a quarter of the bytes, no visible change for line plots),
+    whole or not at all. Pillow comes with matplotlib."""
     from PIL import Image
 
     png.seek(0)
-    with Image.open(png) as image:
-        image.convert("RGB").quantize(PALETTE, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+    with Image.open(png) as image, atomic_write(path) as file:
+        image.convert("RGB").quantize(PALETTE, method=Image.Quantize.MEDIANCUT).save(file, format="png", optimize=True)
 
 
 def _draw(ax, panel: Panel, legend: bool) -> None:

@@ -9,12 +9,15 @@ lowest to the highest seed, and the CSV holds all of them:
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from ..atomic_file import atomic_write
 
 
 @dataclass
@@ -81,8 +84,11 @@ def csv_rows(result: Result) -> list[list[Any]]:
 
 
 def write_csv(path, rows: list[list[Any]]) -> None:
-    with open(path, "w", newline="") as file:
-        csv.writer(file).writerows(rows)
+    """Write `rows` to `path` whole or not at all."""
+    text = io.StringIO(newline="")
+    csv.writer(text).writerows(rows)
+    with atomic_write(path) as file:
+        file.write(text.getvalue().encode())
 
 
 def table_rows(result: Result) -> list[list[Any]]:
