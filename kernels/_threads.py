@@ -16,8 +16,10 @@ CPU-bound neighbour and times within noise of the best quiet ones, whatever Numb
   A passive policy (threads sleep at once) was measured too: no faster in training steps beside a neighbour, and
   slower for kernels called back to back, each of which then wakes its threads again.
 
-``configure()`` applies this once, before the first parallel kernel (``_jit.py`` calls it); ``set_num_threads(n)``
-sets Numba's and BLAS's counts together.
+``configure()`` applies this once, when this module is imported (``import tinygrad_norm`` does), so that the first
+matrix product already runs under it: a product split over two threads rounds differently from one on one thread,
+and a resumed run must compute what the run that never stopped computed. ``set_num_threads(n)`` sets Numba's and
+BLAS's counts together.
 """
 
 import os
@@ -65,3 +67,6 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     """The number of threads Numba's kernels launched from the calling thread run on."""
     return numba.get_num_threads()
+
+
+configure()

@@ -117,7 +117,8 @@ def test_distributed_training_writes_on_rank_0_and_resumes_on_every_rank(tmp_pat
 def test_distributed_training_refuses_bad_setups_clearly(tmp_path):
     result = launch([*TRAIN, "--epochs", "1", *tiny_mnist_folder(tmp_path, 1)])
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "tinygrad-norm: error: rank 0: world_size (2) is larger than the dataset (1 samples)" in result.stderr
+    assert re.search(r"tinygrad-norm: error: rank [01]: world_size \(2\) is larger than the dataset \(1 samples\)",
+                     result.stderr), result.stderr  # whichever rank gets there first
     assert "Traceback" not in result.stderr
 
     result = launch([*TRAIN, "--epochs", "1", "--model", "mlp"], [*TRAIN, "--epochs", "1", "--model", "cnn"])
