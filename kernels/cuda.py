@@ -30,13 +30,16 @@ take 2 * R * C * 8 bytes whatever B (LayerNorm: R = min(B, BACKWARD_BLOCKS)); th
 per channel.
 
 The public functions check their arguments as the other backends do (``_checks.py``) and take numpy arrays or
-anything exposing ``__cuda_array_interface__`` (CuPy, numba device arrays), strided or not. An empty box gives nan
+anything exposing ``__cuda_array_interface__`` (CuPy, numba device arrays), strided or not. Given CuPy arrays, they
+copy nothing to or from the host: the kernels read and write the arrays in place, run on CuPy's current stream, and
+take their scratch (the backward's partial sums) from CuPy's memory pool (see ``_Call``). An empty box gives nan
 statistics (0 / 0) and zero weight gradients, as the reference does. The simulator (``NUMBA_ENABLE_CUDASIM=1``) runs
 the kernels on numpy arrays directly.
 """
 
 import functools
 import math
+import sys
 from contextlib import contextmanager
 
 import numpy as np
@@ -298,52 +301,87 @@ def dropout_mask_kernel(threshold, seed, offset, mask):
 # host side: array transfer, argument checks and launch configuration
 
 
-@contextmanager
-def _device_arrays():
-    """Yields ``device(array, output=False)``, mapping a caller's array to one the kernels can index.
+def _cupy_of(array):
+    """The cupy module when ``array`` is a CuPy array (so CuPy is imported already), else None."""
+    return sys.modules["cupy"] if type(array).__module__.startswith("cupy") else None
 
-    Arrays exposing ``__cuda_array_interface__`` are used in place, strided or not: the kernels index through
-    strides. numpy arrays move as single buffers (to a GPU, and within the simulator), so strided numpy inputs are
-    first copied C-contiguous. On a GPU, numpy inputs are copied over and numpy outputs are copied back into the
-    caller's arrays when the block ends; the simulator runs kernels on the numpy arrays themselves.
+
+class _Call:
+    """What one public call needs to reach the GPU, set up from one of the caller's arrays (``like``).
+
+    ``device(array, output=False)`` maps a caller's array to one the kernels can index. Arrays exposing
+    ``__cuda_array_interface__`` (CuPy, numba) are used in place, strided or not (the kernels index through strides),
+    without waiting for the stream they name: the kernels are queued on CuPy's current stream (``stream``), behind
+    the CuPy work that made their inputs and ahead of the work that reads their outputs. numpy arrays move as single
+    buffers (to a GPU, and within the simulator), so strided numpy inputs are first copied C-contiguous. On a GPU,
+    numpy inputs are copied over and numpy outputs are copied back into the caller's arrays by ``finish``; the
+    simulator runs kernels on the numpy arrays themselves.
+
+    ``empty(shape, dtype)`` is scratch for the kernels: from CuPy's memory pool when the caller's arrays are CuPy
+    arrays (no cudaMalloc, no synchronization), else from numba.
     """
-    copy_back = []
 
-    def device(array, output=False):
+    def __init__(self, like):
+        self.cupy = None if SIMULATOR else _cupy_of(like)
+        stream = 0 if self.cupy is None else self.cupy.cuda.get_current_stream().ptr
+        self.stream = cuda.external_stream(stream) if stream else 0  # 0: the default stream
+        self.copy_back = []
+
+    def device(self, array, output=False):
         if SIMULATOR:
             return array if output else np.ascontiguousarray(array)
         if hasattr(array, "__cuda_array_interface__"):
-            return cuda.as_cuda_array(array)
+            return cuda.as_cuda_array(array, sync=False)
         if not output:
             return cuda.to_device(np.ascontiguousarray(array))
         on_device = cuda.device_array(array.shape, array.dtype)
-        copy_back.append((on_device, array))
+        self.copy_back.append((on_device, array))
         return on_device
 
-    yield device
-    for on_device, host in copy_back:
-        on_device.copy_to_host(host)
+    def empty(self, shape, dtype):
+        if self.cupy is None:
+            return cuda.device_array(shape, dtype)
+        return self.device(self.cupy.empty(shape, dtype))
+
+    def optional(self, array, dtype):
+        """(device array, present) for an optional weight or bias; a 1-element placeholder when it is absent."""
+        if array is not None:
+            return self.device(array), True
+        if self.cupy is None:
+            return _numba_placeholder(np.dtype(dtype)), False
+        return self.device(_cupy_placeholder(self.cupy.cuda.Device().id, np.dtype(dtype))), False
+
+    def launch(self, kernel, blocks, *args):
+        if blocks > 0:  # an empty grid is an error in CUDA; there is nothing to do
+            kernel[blocks, BLOCK_SIZE, self.stream](*args)
+
+    def finish(self):
+        for on_device, host in self.copy_back:
+            on_device.copy_to_host(host)
+
+
+@contextmanager
+def _call(like):
+    call = _Call(like)
+    yield call
+    call.finish()
 
 
 @functools.cache
-def _placeholder(dtype):
+def _numba_placeholder(dtype):
     """The 1-element device array that stands in for an absent weight or bias; allocated once per dtype."""
     return cuda.device_array(1, dtype)
 
 
-def _optional(device, array, dtype):
-    """(device array, present) for an optional weight or bias."""
-    return (_placeholder(np.dtype(dtype)), False) if array is None else (device(array), True)
+@functools.cache
+def _cupy_placeholder(device_id, dtype):
+    """The placeholder for CuPy callers: allocated once per GPU and dtype, from CuPy's pool."""
+    return sys.modules["cupy"].empty(1, dtype)
 
 
 def _flat(array):
     """The (size,) view of a C-contiguous array: statistics are indexed by box number."""
     return array.reshape(array.size)
-
-
-def _launch(kernel, blocks, *args):
-    if blocks > 0:  # an empty grid is an error in CUDA; there is nothing to do
-        kernel[blocks, BLOCK_SIZE](*args)
 
 
 def _grid(count):
@@ -352,14 +390,18 @@ def _grid(count):
 
 
 def _norm_forward(x, weight, bias, box_batches, box_channels, boxes_per_batch, eps, center, y, mean, rstd,
-                  var_unbiased):
-    """Launches norm_forward_kernel, one block per box; mean, rstd, var_unbiased hold one value per box."""
-    with _device_arrays() as device:
-        weight_d, has_weight = _optional(device, weight, x.dtype)
-        bias_d, has_bias = _optional(device, bias, x.dtype)
-        stats = [_flat(device(a, output=True)) for a in (mean, rstd, var_unbiased)]
-        _launch(norm_forward_kernel, stats[0].size, device(x), weight_d, bias_d, has_weight, has_bias,
-                box_batches, box_channels, boxes_per_batch, float(eps), bool(center), device(y, output=True), *stats)
+                  var_unbiased=None):
+    """Launches norm_forward_kernel, one block per box; mean, rstd, var_unbiased hold one value per box (a row norm
+    passes no var_unbiased: the kernel writes it into scratch)."""
+    with _call(x) as call:
+        weight_d, has_weight = call.optional(weight, x.dtype)
+        bias_d, has_bias = call.optional(bias, x.dtype)
+        stats = [_flat(call.device(a, output=True)) for a in (mean, rstd)]
+        stats.append(call.empty(stats[0].size, np.float64) if var_unbiased is None
+                     else _flat(call.device(var_unbiased, output=True)))
+        call.launch(norm_forward_kernel, stats[0].size, call.device(x), weight_d, bias_d, has_weight, has_bias,
+                    box_batches, box_channels, boxes_per_batch, float(eps), bool(center), call.device(y, output=True),
+                    *stats)
 
 
 def _norm_backward(dy, x, mean, rstd, weight, box_batches, box_channels, boxes_per_batch, center, batch_stats,
@@ -367,27 +409,27 @@ def _norm_backward(dy, x, mean, rstd, weight, box_batches, box_channels, boxes_p
     """Launches norm_backward_kernel (R * G blocks), then channel_sum_kernel for each weight gradient."""
     C, S = x.shape[1], x.shape[2]
     mean, rstd = _flat(mean), _flat(rstd)
-    with _device_arrays() as device:
-        weight_d, has_weight = _optional(device, weight, x.dtype)
+    with _call(x) as call:
+        weight_d, has_weight = call.optional(weight, x.dtype)
         groups = max(boxes_per_batch, 1)  # G; boxes_per_batch is 0 only for a channel norm with C == 0
         batches = mean.size // groups  # boxes along B: B (row norm), 1 (channel norm), 0 when there are none
         rows = min(batches, max(1, BACKWARD_BLOCKS // groups))  # R, the scratch rows
-        partials = [cuda.device_array((rows, C), np.float64) for _ in range(2)]
+        partials = [call.empty((rows, C), np.float64) for _ in range(2)]
         segment = min(BLOCK_SIZE, 1 << (box_batches * S - 1).bit_length())  # power of two >= a channel's elements
-        _launch(norm_backward_kernel, rows * boxes_per_batch, device(dy), device(x), device(mean), device(rstd),
-                weight_d, has_weight, box_batches, box_channels, boxes_per_batch, segment, bool(center),
-                bool(batch_stats), device(dx, output=True), *partials)
+        call.launch(norm_backward_kernel, rows * boxes_per_batch, call.device(dy), call.device(x), call.device(mean),
+                    call.device(rstd), weight_d, has_weight, box_batches, box_channels, boxes_per_batch, segment,
+                    bool(center), bool(batch_stats), call.device(dx, output=True), *partials)
         for partial, out in zip(partials, (dweight, dbias), strict=True):
             if out is not None:
-                _launch(channel_sum_kernel, -(-C // SUM_CHANNELS), partial, device(out, output=True))
+                call.launch(channel_sum_kernel, -(-C // SUM_CHANNELS), partial, call.device(out, output=True))
 
 
 def _dropout(x, p, seed, offset, y):
     """y = x * keep[r] / (1 - p) for x, y (R, S); the product is formed in float64 and rounded once."""
     scale = 1.0 / (1.0 - p) if p < 1.0 else 0.0
-    with _device_arrays() as device:
-        _launch(dropout_kernel, _grid(x.size), device(x), _scalar.keep_threshold(p), scale, np.uint64(seed),
-                np.uint64(offset), device(y, output=True))
+    with _call(x) as call:
+        call.launch(dropout_kernel, _grid(x.size), call.device(x), _scalar.keep_threshold(p), scale, np.uint64(seed),
+                    np.uint64(offset), call.device(y, output=True))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -397,9 +439,8 @@ def _dropout(x, p, seed, offset, y):
 def row_norm_forward(x, weight, bias, groups: int, eps: float, center: bool, y, mean, rstd) -> None:
     """x (B, C, S) -> y (B, C, S); mean, rstd (B, groups) float64. One block per row (b, g)."""
     _checks.row_norm_forward(x, weight, bias, groups, eps, center, y, mean, rstd)
-    B, C, _ = x.shape
-    var_scratch = cuda.device_array(B * groups, np.float64)  # the kernel's var_unbiased, unused by row norms
-    _norm_forward(x, weight, bias, 1, C // groups, groups, eps, center, y, mean, rstd, var_scratch)
+    C = x.shape[1]
+    _norm_forward(x, weight, bias, 1, C // groups, groups, eps, center, y, mean, rstd)
 
 
 def row_norm_backward(dy, x, mean, rstd, weight, groups: int, center: bool, dx, dweight, dbias) -> None:
@@ -419,11 +460,11 @@ def channel_norm_forward(x, weight, bias, eps: float, y, mean, rstd, var_unbiase
 def channel_norm_apply(x, mean, rstd, weight, bias, y) -> None:
     """y = (x - mean[c]) * rstd[c] * weight[c] + bias[c] with given mean, rstd (C,) float64."""
     _checks.channel_norm_apply(x, mean, rstd, weight, bias, y)
-    with _device_arrays() as device:
-        weight_d, has_weight = _optional(device, weight, x.dtype)
-        bias_d, has_bias = _optional(device, bias, x.dtype)
-        _launch(channel_norm_apply_kernel, _grid(x.size), device(x), device(mean), device(rstd),
-                weight_d, bias_d, has_weight, has_bias, device(y, output=True))
+    with _call(x) as call:
+        weight_d, has_weight = call.optional(weight, x.dtype)
+        bias_d, has_bias = call.optional(bias, x.dtype)
+        call.launch(channel_norm_apply_kernel, _grid(x.size), call.device(x), call.device(mean), call.device(rstd),
+                    weight_d, bias_d, has_weight, has_bias, call.device(y, output=True))
 
 
 def channel_norm_backward(dy, x, mean, rstd, weight, batch_stats: bool, dx, dweight, dbias) -> None:
@@ -446,6 +487,6 @@ def dropout_backward(dy, p: float, seed: int, offset: int, dx) -> None:
 def dropout_mask(p: float, seed: int, offset: int, mask) -> None:
     """mask (R,) uint8 out: 1 where row r is kept, 0 where dropped."""
     p, seed, offset = _checks.dropout_mask(p, seed, offset, mask)
-    with _device_arrays() as device:
-        _launch(dropout_mask_kernel, _grid(mask.size), _scalar.keep_threshold(p), np.uint64(seed), np.uint64(offset),
-                device(mask, output=True))
+    with _call(mask) as call:
+        call.launch(dropout_mask_kernel, _grid(mask.size), _scalar.keep_threshold(p), np.uint64(seed),
+                    np.uint64(offset), call.device(mask, output=True))
