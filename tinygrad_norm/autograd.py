@@ -23,6 +23,10 @@ import itertools
 import threading
 from typing import Any
 
+import numpy as np
+
+from .devices import check_same, current
+
 _tape_position = itertools.count()
 
 
@@ -156,11 +160,18 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **kwargs):
         """Run the op on tensors and, when grad mode is on and an input requires grad, record it."""
+        if len(inputs) > 1:
+            check_same(inputs)
         fn = cls()
         fn.xp = inputs[0].xp
-        data = fn.forward(*[t._data for t in inputs], **kwargs)
-        if not data.ndim:  # numpy turns 0-d results into scalars; a tensor's data stays an array
-            data = fn.xp.asarray(data)
+        arrays = [t._data for t in inputs]
+        if fn.xp is np:
+            data = fn.forward(*arrays, **kwargs)
+        else:
+            with arrays[0].device:  # CuPy allocates on its current GPU: make it the inputs' one
+                data = fn.forward(*arrays, **kwargs)
+        if isinstance(data, np.generic):  # numpy turns 0-d results into scalars; a tensor's data stays an array
+            data = np.asarray(data)
         needs_input_grad = tuple([t.requires_grad for t in inputs]) if _grad_mode.enabled else ()
         requires_grad = True in needs_input_grad
         out = inputs[0]._from_array(data, requires_grad)  # a plain Tensor, also for a subclass input
@@ -268,7 +279,8 @@ def _owned_by_one_leaf(input_grad, input_grads: tuple, grad, xp) -> bool:
     memory that others hold (the caller's array, a retained `.grad`, another input's gradient), and an array
     returned for two inputs would be one `.grad` for two leaves; accumulating into either in place would change
     the other. So only a fresh array, returned once, is owned."""
-    return not xp.may_share_memory(input_grad, grad) and sum(g is input_grad for g in input_grads) == 1
+    shares = type(input_grad) is type(grad) and xp.may_share_memory(input_grad, grad)  # not across devices
+    return not shares and sum(g is input_grad for g in input_grads) == 1
 
 
 def run_backward(root, grad, retain_graph: bool = False) -> None:
@@ -291,7 +303,11 @@ def run_backward(root, grad, retain_graph: bool = False) -> None:
             continue
         if id(fn) in retained:
             _accumulate_grad(retained.pop(id(fn)), grad)
-        input_grads = fn.backward(grad)
+        if fn.xp is np:
+            input_grads = fn.backward(grad)
+        else:
+            with current(grad):  # as in Function.apply
+                input_grads = fn.backward(grad)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
         for tensor, parent, input_grad, needed in zip(fn.inputs, fn.parents, input_grads, fn.needs_input_grad):
