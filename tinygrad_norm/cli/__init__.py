@@ -3,6 +3,7 @@
     tinygrad-norm train       train a network and print its test accuracy
     tinygrad-norm evaluate    test accuracy and confusion matrix of a checkpoint
     tinygrad-norm demo        the tape in a few lines
+    tinygrad-norm info        versions, threads, BLAS and CUDA devices of this installation
 
 Anything the user can fix (a bad option, a missing file) ends with one line on stderr and exit status 2;
 Ctrl-C ends with exit status 130 and leaves the last complete checkpoint as it was.
@@ -14,13 +15,14 @@ import argparse
 import sys
 
 from .. import __version__
-from . import demo, evaluate, train
+from . import demo, evaluate, info, train
 from .errors import UsageError
 
 COMMANDS = {
     "train": (train, "train a network and print its test accuracy"),
     "evaluate": (evaluate, "test accuracy and confusion matrix of a checkpoint"),
     "demo": (demo, "a few lines of the tape: an expression, backward, the gradients"),
+    "info": (info, "versions, threads, BLAS and CUDA devices of this installation"),
 }
 
 

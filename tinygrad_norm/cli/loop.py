@@ -5,7 +5,8 @@
         optimizer.zero_grad(); loss.backward(); optimizer.step()
 
 Statistics of an epoch (mean loss, accuracy) are over the batches as they were trained, in training mode, as a
-PyTorch loop usually reports them; `evaluate` runs the model in eval mode without recording a tape.
+PyTorch loop usually reports them; `evaluate` runs the model in eval mode without recording a tape. Batches come
+from host memory and are copied to `device`, the model's.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from .. import nn
 from ..autograd import no_grad
 from ..data import DataLoader
+from ..devices import CPU, Device, copy_to
 from ..optim import Optimizer
 from ..tensor import Tensor
 
@@ -39,13 +41,15 @@ def train_epoch(
     penalty: Callable[[], Tensor] | None = None,
     after_step: Callable[[], None] | None = None,
     progress=None,
+    device: Device = CPU,
 ) -> EpochStats:
-    """Train `model` on one pass of `loader`. `penalty()` is added to each batch's loss (an L1 term, say);
-    `after_step()` runs after each optimizer step (a per-step scheduler); `progress` is a tqdm bar or None."""
+    """Train `model` (on `device`) on one pass of `loader`. `penalty()` is added to each batch's loss (an L1 term,
+    say); `after_step()` runs after each optimizer step (a per-step scheduler); `progress` is a tqdm bar or None."""
     model.train()
     start = time.perf_counter()
     total_loss, correct, seen = 0.0, 0, 0
     for images, labels in loader:
+        images, labels = images.to(device), labels.to(device)
         logits = model(images)
         loss = nn.functional.cross_entropy(logits, labels)
         objective = loss + penalty() if penalty is not None else loss
@@ -66,20 +70,23 @@ def train_epoch(
 
 
 @no_grad()
-def predict(model: nn.Module, images: np.ndarray) -> np.ndarray:
-    """The predicted class of every image, in eval mode (running statistics, no dropout)."""
+def predict(model: nn.Module, images: np.ndarray, device: Device = CPU) -> np.ndarray:
+    """The predicted class of every image, in eval mode (running statistics, no dropout); `device` is the model's."""
     was_training = model.training
     model.eval()
     try:
         return np.concatenate(
-            [model(Tensor(images[i : i + EVAL_BATCH])).data.argmax(axis=1) for i in range(0, len(images), EVAL_BATCH)]
+            [
+                copy_to(model(Tensor(images[i : i + EVAL_BATCH], device=device)).data.argmax(axis=1), CPU, copy=False)
+                for i in range(0, len(images), EVAL_BATCH)
+            ]
         )
     finally:
         model.train(was_training)
 
 
-def accuracy(model: nn.Module, images: np.ndarray, labels: np.ndarray) -> float:
-    return float((predict(model, images) == labels).mean())
+def accuracy(model: nn.Module, images: np.ndarray, labels: np.ndarray, device: Device = CPU) -> float:
+    return float((predict(model, images, device) == labels).mean())
 
 
 def confusion_matrix(predictions: np.ndarray, labels: np.ndarray, classes: int) -> np.ndarray:
