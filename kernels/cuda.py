@@ -18,6 +18,10 @@ Kernels and launch layout (BLOCK_SIZE threads per block):
                                of dy * x_hat and dy, pass 2 dx
     channel_sum_kernel         SUM_CHANNELS channels per block: dweight / dbias from the backward's scratch rows
     channel_norm_apply_kernel  grid-stride over the elements of x
+    channel_partial_kernel     K * C blocks, one per slice of a channel: its sum of x, or of (x - mean)^2
+    channel_rstd_kernel        grid-stride over the channels: rstd and the unbiased variance from the slices' sums
+    channel_grad_partial_kernel  K * C blocks: a slice's sums of dy * x_hat and dy
+    channel_grad_input_kernel  grid-stride over the elements of x: dx from the channel sums
     dropout_kernel             grid-stride over the elements of x (forward and backward alike)
     dropout_mask_kernel        grid-stride over the rows
 
@@ -28,6 +32,16 @@ cover the channels of group k % G, and adds their per-channel sums into row k //
 no other block writes those entries. ``channel_sum_kernel`` then sums the R rows. The row norm's two scratch arrays
 take 2 * R * C * 8 bytes whatever B (LayerNorm: R = min(B, BACKWARD_BLOCKS)); the channel norm's R is 1, one block
 per channel.
+
+Few channels. One block per channel leaves most of a GPU idle when C is small (BatchNorm2d with 64 channels: 64
+blocks on 132 SMs, each with one block's worth of loads in flight), so a channel norm splits each channel's N * S
+elements into K slices of about equal length, K = min(CHANNEL_BLOCKS / C rounded up, N * S // BLOCK_SIZE), and
+reduces in two stages: a block per (slice, channel) writes its partial sum into row k of a float64 scratch (K, C),
+and the next kernel adds the K rows. Forward: partial sums of x; partial sums of (x - mean)^2, each block first
+adding the K sums of its channel for the mean (the slice-0 block stores it); rstd and the unbiased variance per
+channel; y by channel_norm_apply_kernel. Backward: partial sums of dy * x_hat and dy, their channel totals
+(channel_sum_kernel), then dx element-wise, and dweight, dbias from the same partial sums. With K == 1 a channel
+norm runs the one-block-per-channel kernels above.
 
 The public functions check their arguments as the other backends do (``_checks.py``) and take numpy arrays or
 anything exposing ``__cuda_array_interface__`` (CuPy, numba device arrays), strided or not. Given CuPy arrays, they
@@ -65,6 +79,10 @@ MAX_GRID = 4096  # most blocks of a grid-stride kernel
 # that streams x and dy, while the LayerNorm scratch stays 2 * 512 * C float64 (32 MiB at C = 4096) whatever B.
 # The simulator's 4 makes modest test batches loop over several boxes per block.
 BACKWARD_BLOCKS = 4 if SIMULATOR else 512
+# Blocks a channel norm aims for when it splits each channel's reduction over several (see "Few channels" above).
+# 1024 blocks of 256 threads are about 8 per SM of a 132-SM H100, a full load; the simulator's 16 splits the test
+# cases' few channels into 2-6 slices.
+CHANNEL_BLOCKS = 16 if SIMULATOR else 1024
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -282,6 +300,95 @@ def channel_norm_apply_kernel(x, mean, rstd, weight, bias, has_weight, has_bias,
 
 
 @cuda.jit(cache=_numba_cache.ENABLED)
+def channel_partial_kernel(
+    x,  # (N, C, S) input
+    sums,  # (K, C) float64: the partial sums of x (the output of the first pass; read by the second)
+    squared,  # bool: sum (x - mean)^2, the mean taken from sums (second pass), else x (first pass)
+    length,  # elements of a channel per slice
+    partial,  # (K, C) float64 output: this pass's sum over slice k of channel c in row k
+    mean,  # (C,) float64 output of the second pass: sum_k sums[k, c] / n
+):
+    """Block k * C + c sums x, or (x - mean[c])^2, over elements k*length .. (k+1)*length - 1 of channel c."""
+    tid = cuda.threadIdx.x
+    N, C, S = x.shape
+    k, c = cuda.blockIdx.x // C, cuda.blockIdx.x % C
+    n = N * S
+    m = 0.0
+    if squared:  # the same branch for the whole block, so every thread reaches tree_sum's barriers
+        total = 0.0
+        for row in range(tid, sums.shape[0], BLOCK_SIZE):
+            total += sums[row, c]
+        m = tree_sum(total, 1, BLOCK_SIZE) / n
+        if k == 0 and tid == 0:
+            mean[c] = m
+    total = 0.0
+    for j in range(k * length + tid, min((k + 1) * length, n), BLOCK_SIZE):
+        d = float(x[j // S, c, j % S]) - m
+        total += d * d if squared else d
+    total = tree_sum(total, 1, BLOCK_SIZE)
+    if tid == 0:
+        partial[k, c] = total
+
+
+@cuda.jit(cache=_numba_cache.ENABLED)
+def channel_rstd_kernel(squares, n, eps, rstd, var_unbiased):
+    """rstd[c] = 1 / sqrt(var + eps) and var_unbiased[c] = var * n / (n - 1), var = sum_k squares[k, c] / n."""
+    slices, channels = squares.shape
+    for c in range(cuda.grid(1), channels, cuda.gridsize(1)):
+        total = 0.0
+        for k in range(slices):
+            total += squares[k, c]
+        var = total / n
+        rstd[c] = 1.0 / math.sqrt(var + eps) if var + eps != 0.0 else math.inf
+        var_unbiased[c] = var * n / (n - 1)  # n > 1: a split channel has at least BLOCK_SIZE elements
+
+
+@cuda.jit(cache=_numba_cache.ENABLED)
+def channel_grad_partial_kernel(
+    dy,  # (N, C, S) upstream gradient
+    x,  # (N, C, S) forward input
+    mean,  # (C,) float64
+    rstd,  # (C,) float64
+    length,  # elements of a channel per slice
+    partial_p,  # (K, C) float64 output: sum over slice k of channel c of dy * x_hat
+    partial_q,  # (K, C) float64 output: likewise of dy
+):
+    """Block k * C + c: P and Q (norm_backward_kernel's per-channel sums) over slice k of channel c."""
+    tid = cuda.threadIdx.x
+    N, C, S = x.shape
+    k, c = cuda.blockIdx.x // C, cuda.blockIdx.x % C
+    m, r = mean[c], rstd[c]
+    p = 0.0
+    q = 0.0
+    for j in range(k * length + tid, min((k + 1) * length, N * S), BLOCK_SIZE):
+        b, s = j // S, j % S
+        g = float(dy[b, c, s])
+        p += g * ((float(x[b, c, s]) - m) * r)
+        q += g
+    p = tree_sum(p, 1, BLOCK_SIZE)
+    q = tree_sum(q, 1, BLOCK_SIZE)
+    if tid == 0:
+        partial_p[k, c] = p
+        partial_q[k, c] = q
+
+
+@cuda.jit(cache=_numba_cache.ENABLED)
+def channel_grad_input_kernel(dy, x, mean, rstd, weight, has_weight, p, q, batch_stats, dx):
+    """dx as norm_backward_kernel's pass 2, from the channel totals P = p[c], Q = q[c] (C,) float64 of a box of
+    n = N * S elements: mean(dx_hat) = weight[c] * Q / n, mean(dx_hat * x_hat) = weight[c] * P / n."""
+    N, C, S = x.shape
+    n = N * S
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        b, c, s = i // (C * S), i // S % C, i % S
+        w = channel_param(weight, has_weight, c, 1.0)
+        r = rstd[c]
+        term2 = w * q[c] / n
+        rstd2_term3 = r * r * (w * p[c] / n)
+        dx[b, c, s] = input_grad(float(dy[b, c, s]), w, term2, float(x[b, c, s]) - mean[c], r, rstd2_term3,
+                                 batch_stats)
+
+
+@cuda.jit(cache=_numba_cache.ENABLED)
 def dropout_kernel(x, threshold, scale, seed, offset, y):
     """y = x * scale where row r is kept, else exactly 0, for x, y (R, S); scale = 1 / (1 - p), 0 when p == 1."""
     S = x.shape[1]
@@ -424,6 +531,47 @@ def _norm_backward(dy, x, mean, rstd, weight, box_batches, box_channels, boxes_p
                 call.launch(channel_sum_kernel, -(-C // SUM_CHANNELS), partial, call.device(out, output=True))
 
 
+def _channel_slices(N, C, S):
+    """K, the slices each channel's reduction is split into (see "Few channels"); 1: one block per channel."""
+    return max(1, min(-(-CHANNEL_BLOCKS // C), N * S // BLOCK_SIZE)) if C else 1
+
+
+def _split_channel_norm_forward(x, weight, bias, eps, y, mean, rstd, var_unbiased, slices):
+    """The forward over K = ``slices`` blocks per channel: two partial-sum passes, rstd, then y."""
+    N, C, S = x.shape
+    length = -(-N * S // slices)
+    with _call(x) as call:
+        x_d = call.device(x)
+        mean_d, rstd_d, var_d = (call.device(a, output=True) for a in (mean, rstd, var_unbiased))
+        sums, squares = (call.empty((slices, C), np.float64) for _ in range(2))
+        call.launch(channel_partial_kernel, slices * C, x_d, sums, False, length, sums, mean_d)
+        call.launch(channel_partial_kernel, slices * C, x_d, sums, True, length, squares, mean_d)
+        call.launch(channel_rstd_kernel, _grid(C), squares, N * S, float(eps), rstd_d, var_d)
+        weight_d, has_weight = call.optional(weight, x.dtype)
+        bias_d, has_bias = call.optional(bias, x.dtype)
+        call.launch(channel_norm_apply_kernel, _grid(x.size), x_d, mean_d, rstd_d, weight_d, bias_d, has_weight,
+                    has_bias, call.device(y, output=True))
+
+
+def _split_channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, dbias, slices):
+    """The backward over K = ``slices`` blocks per channel: partial sums, channel totals, then dx; the weight
+    gradients are the totals of the same partial sums."""
+    N, C, S = x.shape
+    with _call(x) as call:
+        x_d, mean_d, rstd_d = call.device(x), call.device(mean), call.device(rstd)
+        dy_d = call.device(dy)
+        partials = [call.empty((slices, C), np.float64) for _ in range(2)]  # P and Q per slice
+        call.launch(channel_grad_partial_kernel, slices * C, dy_d, x_d, mean_d, rstd_d, -(-N * S // slices), *partials)
+        totals = [call.empty(C, np.float64) for _ in range(2)]
+        for partial, total, out in zip(partials, totals, (dweight, dbias), strict=True):
+            call.launch(channel_sum_kernel, -(-C // SUM_CHANNELS), partial, total)
+            if out is not None:
+                call.launch(channel_sum_kernel, -(-C // SUM_CHANNELS), partial, call.device(out, output=True))
+        weight_d, has_weight = call.optional(weight, x.dtype)
+        call.launch(channel_grad_input_kernel, _grid(x.size), dy_d, x_d, mean_d, rstd_d, weight_d, has_weight, *totals,
+                    bool(batch_stats), call.device(dx, output=True))
+
+
 def _dropout(x, p, seed, offset, y):
     """y = x * keep[r] / (1 - p) for x, y (R, S); the product is formed in float64 and rounded once."""
     scale = 1.0 / (1.0 - p) if p < 1.0 else 0.0
@@ -451,10 +599,14 @@ def row_norm_backward(dy, x, mean, rstd, weight, groups: int, center: bool, dx, 
 
 
 def channel_norm_forward(x, weight, bias, eps: float, y, mean, rstd, var_unbiased) -> None:
-    """x (N, C, S) -> y (N, C, S); batch mean, rstd, var_unbiased (C,) float64. One block per channel."""
+    """x (N, C, S) -> y (N, C, S); batch mean, rstd, var_unbiased (C,) float64. K blocks per channel."""
     _checks.channel_norm_forward(x, weight, bias, eps, y, mean, rstd, var_unbiased)
-    N, C, _ = x.shape
-    _norm_forward(x, weight, bias, N, 1, C, eps, True, y, mean, rstd, var_unbiased)
+    N, C, S = x.shape
+    slices = _channel_slices(N, C, S)
+    if slices > 1:
+        _split_channel_norm_forward(x, weight, bias, eps, y, mean, rstd, var_unbiased, slices)
+    else:
+        _norm_forward(x, weight, bias, N, 1, C, eps, True, y, mean, rstd, var_unbiased)
 
 
 def channel_norm_apply(x, mean, rstd, weight, bias, y) -> None:
@@ -470,8 +622,12 @@ def channel_norm_apply(x, mean, rstd, weight, bias, y) -> None:
 def channel_norm_backward(dy, x, mean, rstd, weight, batch_stats: bool, dx, dweight, dbias) -> None:
     """dy, x (N, C, S) -> dx (N, C, S); dweight, dbias (C,) or None. Full VJP when batch_stats, else dy*weight*rstd."""
     _checks.channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, dbias)
-    N, C, _ = x.shape
-    _norm_backward(dy, x, mean, rstd, weight, N, 1, C, True, batch_stats, dx, dweight, dbias)
+    N, C, S = x.shape
+    slices = _channel_slices(N, C, S)
+    if slices > 1:
+        _split_channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, dbias, slices)
+    else:
+        _norm_backward(dy, x, mean, rstd, weight, N, 1, C, True, batch_stats, dx, dweight, dbias)
 
 
 def dropout_forward(x, p: float, seed: int, offset: int, y) -> None:

@@ -255,4 +255,4 @@ class Optimizer:
         if not hasattr(value, "shape"):
             return value
         state = copy_to(np.asarray(value) if array_module(value) is np else value, param.device, param.dtype)
-        return param.xp.ascontiguousarray(state)
+        return state if state.flags.c_contiguous else param.xp.ascontiguousarray(state)
