@@ -18,12 +18,17 @@ Kernels and launch layout (BLOCK_SIZE threads per block):
                                of dy * x_hat and dy, pass 2 dx
     channel_sum_kernel         SUM_CHANNELS channels per block: dweight / dbias from the backward's scratch rows
     channel_norm_apply_kernel  grid-stride over the elements of x
-    channel_partial_kernel     K * C blocks, one per slice of a channel: its sum of x, or of (x - mean)^2
-    channel_rstd_kernel        grid-stride over the channels: rstd and the unbiased variance from the slices' sums
-    channel_grad_partial_kernel  K * C blocks: a slice's sums of dy * x_hat and dy
-    channel_grad_input_kernel  grid-stride over the elements of x: dx from the channel sums
     dropout_kernel             grid-stride over the elements of x (forward and backward alike)
     dropout_mask_kernel        grid-stride over the rows
+
+BatchNorm over several processes (SyncBatchNorm; the math is in reference.py):
+
+    channel_moments_kernel     one block per channel: its mean and M2 (norm_forward_kernel's passes 1 and 2)
+    channel_combine_kernel     grid-stride over the channels: the shares' moments combined (Chan et al.)
+    channel_grad_sums_kernel   one block per channel: sums of dy and dy * x_hat (norm_backward_kernel's pass 1)
+    channel_input_grad_kernel  grid-stride over the elements of x: dx from the summed sums
+
+The same kernels split one GPU's BatchNorm when it has few channels (below): the shares are then slices of the batch.
 
 Weight gradients take two stages, without atomics, as in llm.c's layernorm_backward and Triton's layer-norm tutorial.
 The backward runs R * G blocks, G being the boxes side by side along C (row norm: G; channel norm: C) and
@@ -34,19 +39,18 @@ take 2 * R * C * 8 bytes whatever B (LayerNorm: R = min(B, BACKWARD_BLOCKS)); th
 per channel.
 
 Few channels. One block per channel leaves most of a GPU idle when C is small (BatchNorm2d with 64 channels: 64
-blocks on 132 SMs, each with one block's worth of loads in flight), so a channel norm splits each channel's N * S
-elements into K slices of about equal length, K = min(CHANNEL_BLOCKS / C rounded up, N * S // BLOCK_SIZE), and
-reduces in two stages: a block per (slice, channel) writes its partial sum into row k of a float64 scratch (K, C),
-and the next kernel adds the K rows. Forward: partial sums of x; partial sums of (x - mean)^2, each block first
-adding the K sums of its channel for the mean (the slice-0 block stores it); rstd and the unbiased variance per
-channel; y by channel_norm_apply_kernel. Backward: partial sums of dy * x_hat and dy, their channel totals
-(channel_sum_kernel), then dx element-wise, and dweight, dbias from the same partial sums. With K == 1 a channel
-norm runs the one-block-per-channel kernels above.
+blocks on 132 SMs, each with one block's worth of loads in flight). So a channel norm cuts the batch into K slices
+of whole batch entries, K = min(CHANNEL_BLOCKS / C rounded up, N, N * S // BLOCK_SIZE), and runs as SyncBatchNorm
+does across processes, with the slices as the shares: forward, one block per (slice, channel) for its mean and M2
+(channel_moments_kernel), Chan's combination per channel (channel_combine_kernel), y (channel_norm_apply_kernel);
+backward, one block per (slice, channel) for its sums of dy and dy * x_hat (channel_grad_sums_kernel), their totals
+(channel_sum_kernel; also dweight and dbias), dx (channel_input_grad_kernel). With K == 1 a channel norm runs
+norm_forward_kernel and norm_backward_kernel, one block per channel.
 
 The public functions check their arguments as the other backends do (``_checks.py``) and take numpy arrays or
 anything exposing ``__cuda_array_interface__`` (CuPy, numba device arrays), strided or not. Given CuPy arrays, they
 copy nothing to or from the host: the kernels read and write the arrays in place, run on CuPy's current stream, and
-take their scratch (the backward's partial sums) from CuPy's memory pool (see ``_Call``). An empty box gives nan
+take their scratch (partial sums, moments) from CuPy's memory pool (see ``_Call``). An empty box gives nan
 statistics (0 / 0) and zero weight gradients, as the reference does. The simulator (``NUMBA_ENABLE_CUDASIM=1``) runs
 the kernels on numpy arrays directly.
 """
@@ -79,9 +83,9 @@ MAX_GRID = 4096  # most blocks of a grid-stride kernel
 # that streams x and dy, while the LayerNorm scratch stays 2 * 512 * C float64 (32 MiB at C = 4096) whatever B.
 # The simulator's 4 makes modest test batches loop over several boxes per block.
 BACKWARD_BLOCKS = 4 if SIMULATOR else 512
-# Blocks a channel norm aims for when it splits each channel's reduction over several (see "Few channels" above).
-# 1024 blocks of 256 threads are about 8 per SM of a 132-SM H100, a full load; the simulator's 16 splits the test
-# cases' few channels into 2-6 slices.
+# Blocks a channel norm aims for when it cuts the batch into slices (see "Few channels" above). 1024 blocks of 256
+# threads are about 8 per SM of a 132-SM H100, a full load; the simulator's 16 cuts the test cases' batches of a
+# few channels into 2-4 slices.
 CHANNEL_BLOCKS = 16 if SIMULATOR else 1024
 
 
@@ -128,9 +132,10 @@ def box_element(i, b0, c0, box_channels, positions):
 
 
 # The scalar functions shared with the CPU kernels (_scalar.py), compiled from the same source as device functions.
-channel_param, input_grad, is_kept, splitmix64 = (
+channel_param, input_grad, is_kept, splitmix64, stats_from_m2, combine_moments, channel_grad_terms = (
     cuda.jit(device=True)(function.py_func)
-    for function in (_scalar.channel_param, _scalar.input_grad, _scalar.is_kept, _scalar.splitmix64)
+    for function in (_scalar.channel_param, _scalar.input_grad, _scalar.is_kept, _scalar.splitmix64,
+                     _scalar.stats_from_m2, _scalar.combine_moments, _scalar.channel_grad_terms)
 )
 
 
@@ -144,6 +149,52 @@ def affine(x_hat, weight, bias, c, has_weight, has_bias):
 def keep_row(threshold, seed, offset, r):
     """True when row r survives: draw number offset + r, wrapping mod 2^64 (seed, offset and threshold are uint64)."""
     return is_kept(splitmix64(seed, offset + np.uint64(r)), threshold)
+
+
+@cuda.jit(device=True)
+def box_moments(x, b0, c0, box_batches, box_channels, center):
+    """(mean, M2 = sum (x - mean)^2) of the box at (b0, c0), by two passes; mean = 0 without centering.
+
+    Every thread of the block must call it (tree_sum's barriers); an empty box gives a nan mean and M2 = 0.
+    """
+    tid = cuda.threadIdx.x
+    S = x.shape[2]
+    n = box_batches * box_channels * S
+    m = 0.0
+    if center:  # the same branch for the whole block, so every thread reaches tree_sum's barriers
+        partial = 0.0
+        for i in range(tid, n, BLOCK_SIZE):
+            b, c, s = box_element(i, b0, c0, box_channels, S)
+            partial += float(x[b, c, s])
+        m = tree_sum(partial, 1, BLOCK_SIZE) / n
+
+    partial = 0.0
+    for i in range(tid, n, BLOCK_SIZE):
+        b, c, s = box_element(i, b0, c0, box_channels, S)
+        d = float(x[b, c, s]) - m
+        partial += d * d
+    return m, tree_sum(partial, 1, BLOCK_SIZE)
+
+
+@cuda.jit(device=True)
+def segment_grad_sums(dy, x, m, r, b0, c, box_batches, segment, leads):
+    """(sum dy * x_hat, sum dy) over channel c of the box whose first batch entry is b0, x_hat = (x - m) * r.
+
+    The threads of each aligned segment of ``segment`` threads sum together; those of the segment for which
+    ``leads`` is True read channel c, the others add 0. Every thread of the block must call it.
+    """
+    lane = cuda.threadIdx.x % segment
+    S = x.shape[2]
+    p = 0.0
+    q = 0.0
+    if leads:
+        for j in range(lane, box_batches * S, segment):  # (b, s) pairs of channel c in the box
+            b = b0 + j // S
+            s = j % S
+            g = float(dy[b, c, s])
+            p += g * ((float(x[b, c, s]) - m) * r)
+            q += g
+    return tree_sum(p, 1, segment), tree_sum(q, 1, segment)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -173,22 +224,8 @@ def norm_forward_kernel(
     S = x.shape[2]
     b0, c0 = box_origin(box, box_batches, box_channels, boxes_per_batch)
     n = box_batches * box_channels * S  # 0 for an empty box: its statistics come out 0 / 0 = nan
-
-    m = 0.0
-    if center:  # the same branch for the whole block, so every thread reaches tree_sum's barriers
-        partial = 0.0
-        for i in range(tid, n, BLOCK_SIZE):
-            b, c, s = box_element(i, b0, c0, box_channels, S)
-            partial += float(x[b, c, s])
-        m = tree_sum(partial, 1, BLOCK_SIZE) / n
-
-    partial = 0.0
-    for i in range(tid, n, BLOCK_SIZE):
-        b, c, s = box_element(i, b0, c0, box_channels, S)
-        d = float(x[b, c, s]) - m
-        partial += d * d
-    var = tree_sum(partial, 1, BLOCK_SIZE) / n
-    r = 1.0 / math.sqrt(var + eps) if var + eps != 0.0 else math.inf  # as on a GPU; the simulator's 1 / 0 raises
+    m, m2 = box_moments(x, b0, c0, box_batches, box_channels, center)
+    r, unbiased = stats_from_m2(n, m2, eps)
 
     for i in range(tid, n, BLOCK_SIZE):
         b, c, s = box_element(i, b0, c0, box_channels, S)
@@ -196,7 +233,7 @@ def norm_forward_kernel(
     if tid == 0:
         mean[box] = m
         rstd[box] = r
-        var_unbiased[box] = var * n / (n - 1) if n > 1 else math.nan
+        var_unbiased[box] = unbiased
 
 
 @cuda.jit(cache=_numba_cache.ENABLED)
@@ -241,17 +278,7 @@ def norm_backward_kernel(
         for first in range(0, box_channels, BLOCK_SIZE // segment):
             c = c0 + first + tid // segment
             in_box = c < c0 + box_channels
-            p = 0.0
-            q = 0.0
-            if in_box:
-                for j in range(lane, box_batches * S, segment):  # (b, s) pairs of channel c in the box
-                    b = b0 + j // S
-                    s = j % S
-                    g = float(dy[b, c, s])
-                    p += g * ((float(x[b, c, s]) - m) * r)
-                    q += g
-            p = tree_sum(p, 1, segment)
-            q = tree_sum(q, 1, segment)
+            p, q = segment_grad_sums(dy, x, m, r, b0, c, box_batches, segment, in_box)
             if in_box and lane == 0:  # the same thread leads channel c in every box of this block
                 later = box > block
                 dweight_partial[scratch_row, c] = p + (dweight_partial[scratch_row, c] if later else 0.0)
@@ -300,92 +327,57 @@ def channel_norm_apply_kernel(x, mean, rstd, weight, bias, has_weight, has_bias,
 
 
 @cuda.jit(cache=_numba_cache.ENABLED)
-def channel_partial_kernel(
-    x,  # (N, C, S) input
-    sums,  # (K, C) float64: the partial sums of x (the output of the first pass; read by the second)
-    squared,  # bool: sum (x - mean)^2, the mean taken from sums (second pass), else x (first pass)
-    length,  # elements of a channel per slice
-    partial,  # (K, C) float64 output: this pass's sum over slice k of channel c in row k
-    mean,  # (C,) float64 output of the second pass: sum_k sums[k, c] / n
-):
-    """Block k * C + c sums x, or (x - mean[c])^2, over elements k*length .. (k+1)*length - 1 of channel c."""
-    tid = cuda.threadIdx.x
-    N, C, S = x.shape
-    k, c = cuda.blockIdx.x // C, cuda.blockIdx.x % C
-    n = N * S
-    m = 0.0
-    if squared:  # the same branch for the whole block, so every thread reaches tree_sum's barriers
-        total = 0.0
-        for row in range(tid, sums.shape[0], BLOCK_SIZE):
-            total += sums[row, c]
-        m = tree_sum(total, 1, BLOCK_SIZE) / n
-        if k == 0 and tid == 0:
-            mean[c] = m
-    total = 0.0
-    for j in range(k * length + tid, min((k + 1) * length, n), BLOCK_SIZE):
-        d = float(x[j // S, c, j % S]) - m
-        total += d * d if squared else d
-    total = tree_sum(total, 1, BLOCK_SIZE)
-    if tid == 0:
-        partial[k, c] = total
+def channel_moments_kernel(x, batches, mean, m2):
+    """One block per (slice k, channel c) of x (N, C, S), slice k being batch entries k*batches .. (k+1)*batches - 1:
+    mean[k, c] and m2[k, c] = sum (x - mean)^2 over x[slice, c, :], float64 (K, C)."""
+    k, c = cuda.blockIdx.x // x.shape[1], cuda.blockIdx.x % x.shape[1]
+    m, sq_dev = box_moments(x, k * batches, c, min(batches, x.shape[0] - k * batches), 1, True)
+    if cuda.threadIdx.x == 0:
+        mean[k, c] = m
+        m2[k, c] = sq_dev
 
 
 @cuda.jit(cache=_numba_cache.ENABLED)
-def channel_rstd_kernel(squares, n, eps, rstd, var_unbiased):
-    """rstd[c] = 1 / sqrt(var + eps) and var_unbiased[c] = var * n / (n - 1), var = sum_k squares[k, c] / n."""
-    slices, channels = squares.shape
-    for c in range(cuda.grid(1), channels, cuda.gridsize(1)):
-        total = 0.0
-        for k in range(slices):
-            total += squares[k, c]
-        var = total / n
-        rstd[c] = 1.0 / math.sqrt(var + eps) if var + eps != 0.0 else math.inf
-        var_unbiased[c] = var * n / (n - 1)  # n > 1: a split channel has at least BLOCK_SIZE elements
+def channel_combine_kernel(counts, means, m2s, eps, mean, rstd, var_unbiased):
+    """Grid-stride over channels: the P shares' counts (P,), means and m2s (P, C) combined in order (Chan et al.)
+    into mean, rstd and var_unbiased (C,)."""
+    for c in range(cuda.grid(1), means.shape[1], cuda.gridsize(1)):
+        count = 0.0
+        ch_mean = math.nan
+        ch_m2 = 0.0
+        for p in range(means.shape[0]):
+            count, ch_mean, ch_m2 = combine_moments(count, ch_mean, ch_m2, counts[p], means[p, c], m2s[p, c])
+        r, unbiased = stats_from_m2(count, ch_m2, eps)
+        mean[c] = ch_mean
+        rstd[c] = r
+        var_unbiased[c] = unbiased
 
 
 @cuda.jit(cache=_numba_cache.ENABLED)
-def channel_grad_partial_kernel(
-    dy,  # (N, C, S) upstream gradient
-    x,  # (N, C, S) forward input
-    mean,  # (C,) float64
-    rstd,  # (C,) float64
-    length,  # elements of a channel per slice
-    partial_p,  # (K, C) float64 output: sum over slice k of channel c of dy * x_hat
-    partial_q,  # (K, C) float64 output: likewise of dy
-):
-    """Block k * C + c: P and Q (norm_backward_kernel's per-channel sums) over slice k of channel c."""
-    tid = cuda.threadIdx.x
-    N, C, S = x.shape
-    k, c = cuda.blockIdx.x // C, cuda.blockIdx.x % C
-    m, r = mean[c], rstd[c]
-    p = 0.0
-    q = 0.0
-    for j in range(k * length + tid, min((k + 1) * length, N * S), BLOCK_SIZE):
-        b, s = j // S, j % S
-        g = float(dy[b, c, s])
-        p += g * ((float(x[b, c, s]) - m) * r)
-        q += g
-    p = tree_sum(p, 1, BLOCK_SIZE)
-    q = tree_sum(q, 1, BLOCK_SIZE)
-    if tid == 0:
-        partial_p[k, c] = p
-        partial_q[k, c] = q
+def channel_grad_sums_kernel(dy, x, mean, rstd, batches, segment, sum_dy, sum_dy_xhat):
+    """One block per (slice k, channel c), slices as in channel_moments_kernel: its first ``segment`` threads sum
+    dy and dy * x_hat over x[slice, c, :] into sum_dy[k, c] and sum_dy_xhat[k, c] (K, C)."""
+    k, c = cuda.blockIdx.x // x.shape[1], cuda.blockIdx.x % x.shape[1]
+    b0 = k * batches
+    p, q = segment_grad_sums(dy, x, mean[c], rstd[c], b0, c, min(batches, x.shape[0] - b0), segment,
+                             cuda.threadIdx.x < segment)
+    if cuda.threadIdx.x == 0:
+        sum_dy_xhat[k, c] = p
+        sum_dy[k, c] = q
 
 
 @cuda.jit(cache=_numba_cache.ENABLED)
-def channel_grad_input_kernel(dy, x, mean, rstd, weight, has_weight, p, q, batch_stats, dx):
-    """dx as norm_backward_kernel's pass 2, from the channel totals P = p[c], Q = q[c] (C,) float64 of a box of
-    n = N * S elements: mean(dx_hat) = weight[c] * Q / n, mean(dx_hat * x_hat) = weight[c] * P / n."""
-    N, C, S = x.shape
-    n = N * S
+def channel_input_grad_kernel(dy, x, mean, rstd, weight, has_weight, sum_dy, sum_dy_xhat, count, batch_stats, dx):
+    """Grid-stride over the elements of x (N, C, S): dx from the sums of dy and dy * x_hat (C,) over ``count``
+    elements per channel (without batch statistics, dx = rstd * dy * weight and the sums are not read)."""
+    _, C, S = x.shape
     for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
         b, c, s = i // (C * S), i // S % C, i % S
         w = channel_param(weight, has_weight, c, 1.0)
+        term2, term3 = channel_grad_terms(w, sum_dy[c], sum_dy_xhat[c], count)
         r = rstd[c]
-        term2 = w * q[c] / n
-        rstd2_term3 = r * r * (w * p[c] / n)
-        dx[b, c, s] = input_grad(float(dy[b, c, s]), w, term2, float(x[b, c, s]) - mean[c], r, rstd2_term3,
-                                 batch_stats)
+        x_centered = float(x[b, c, s]) - mean[c]
+        dx[b, c, s] = input_grad(float(dy[b, c, s]), w, term2, x_centered, r, r * r * term3, batch_stats)
 
 
 @cuda.jit(cache=_numba_cache.ENABLED)
@@ -496,6 +488,11 @@ def _grid(count):
     return max(1, min(MAX_GRID, -(-count // BLOCK_SIZE)))
 
 
+def _segment(elements):
+    """Threads per channel for summing ``elements`` values: the power of two >= elements, at most BLOCK_SIZE."""
+    return min(BLOCK_SIZE, 1 << (elements - 1).bit_length())
+
+
 def _norm_forward(x, weight, bias, box_batches, box_channels, boxes_per_batch, eps, center, y, mean, rstd,
                   var_unbiased=None):
     """Launches norm_forward_kernel, one block per box; mean, rstd, var_unbiased hold one value per box (a row norm
@@ -522,7 +519,7 @@ def _norm_backward(dy, x, mean, rstd, weight, box_batches, box_channels, boxes_p
         batches = mean.size // groups  # boxes along B: B (row norm), 1 (channel norm), 0 when there are none
         rows = min(batches, max(1, BACKWARD_BLOCKS // groups))  # R, the scratch rows
         partials = [call.empty((rows, C), np.float64) for _ in range(2)]
-        segment = min(BLOCK_SIZE, 1 << (box_batches * S - 1).bit_length())  # power of two >= a channel's elements
+        segment = _segment(box_batches * S)
         call.launch(norm_backward_kernel, rows * boxes_per_batch, call.device(dy), call.device(x), call.device(mean),
                     call.device(rstd), weight_d, has_weight, box_batches, box_channels, boxes_per_batch, segment,
                     bool(center), bool(batch_stats), call.device(dx, output=True), *partials)
@@ -531,45 +528,60 @@ def _norm_backward(dy, x, mean, rstd, weight, box_batches, box_channels, boxes_p
                 call.launch(channel_sum_kernel, -(-C // SUM_CHANNELS), partial, call.device(out, output=True))
 
 
-def _channel_slices(N, C, S):
-    """K, the slices each channel's reduction is split into (see "Few channels"); 1: one block per channel."""
-    return max(1, min(-(-CHANNEL_BLOCKS // C), N * S // BLOCK_SIZE)) if C else 1
+def _slice_batches(N, C, S):
+    """Batch entries per slice of a channel norm (see "Few channels"); N (one slice, one block per channel) when
+    the batch is too small to cut or C fills the GPU."""
+    slices = max(1, min(-(-CHANNEL_BLOCKS // max(C, 1)), N, N * S // BLOCK_SIZE))
+    return -(-N // slices)
 
 
-def _split_channel_norm_forward(x, weight, bias, eps, y, mean, rstd, var_unbiased, slices):
-    """The forward over K = ``slices`` blocks per channel: two partial-sum passes, rstd, then y."""
+def _slice_counts(N, S, batches):
+    """The elements per channel of each slice, (K,) float64: the last slice may hold fewer batch entries."""
+    return np.array([min(batches, N - b0) * S for b0 in range(0, N, batches)], np.float64)
+
+
+@functools.lru_cache(maxsize=64)
+def _cupy_slice_counts(device_id, N, S, batches):
+    return sys.modules["cupy"].asarray(_slice_counts(N, S, batches))
+
+
+def _sliced_channel_norm_forward(x, weight, bias, eps, y, mean, rstd, var_unbiased, batches):
+    """The forward over slices of ``batches`` batch entries: their moments, combined, then y."""
     N, C, S = x.shape
-    length = -(-N * S // slices)
+    slices = -(-N // batches)
     with _call(x) as call:
         x_d = call.device(x)
-        mean_d, rstd_d, var_d = (call.device(a, output=True) for a in (mean, rstd, var_unbiased))
-        sums, squares = (call.empty((slices, C), np.float64) for _ in range(2))
-        call.launch(channel_partial_kernel, slices * C, x_d, sums, False, length, sums, mean_d)
-        call.launch(channel_partial_kernel, slices * C, x_d, sums, True, length, squares, mean_d)
-        call.launch(channel_rstd_kernel, _grid(C), squares, N * S, float(eps), rstd_d, var_d)
+        moments = [call.empty((slices, C), np.float64) for _ in range(2)]  # means and M2s, (K, C)
+        call.launch(channel_moments_kernel, slices * C, x_d, batches, *moments)
+        stats = [call.device(a, output=True) for a in (mean, rstd, var_unbiased)]
+        counts = _slice_counts(N, S, batches)
+        if call.cupy is not None:  # uploaded once per GPU and shape, then kept
+            counts = _cupy_slice_counts(call.cupy.cuda.Device().id, N, S, batches)
+        call.launch(channel_combine_kernel, _grid(C), call.device(counts), *moments, float(eps), *stats)
         weight_d, has_weight = call.optional(weight, x.dtype)
         bias_d, has_bias = call.optional(bias, x.dtype)
-        call.launch(channel_norm_apply_kernel, _grid(x.size), x_d, mean_d, rstd_d, weight_d, bias_d, has_weight,
+        call.launch(channel_norm_apply_kernel, _grid(x.size), x_d, stats[0], stats[1], weight_d, bias_d, has_weight,
                     has_bias, call.device(y, output=True))
 
 
-def _split_channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, dbias, slices):
-    """The backward over K = ``slices`` blocks per channel: partial sums, channel totals, then dx; the weight
-    gradients are the totals of the same partial sums."""
+def _sliced_channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, dbias, batches):
+    """The backward over slices of ``batches`` batch entries: their sums of dy and dy * x_hat, the channel totals
+    (which dweight and dbias are too), then dx."""
     N, C, S = x.shape
+    slices = -(-N // batches)
     with _call(x) as call:
-        x_d, mean_d, rstd_d = call.device(x), call.device(mean), call.device(rstd)
-        dy_d = call.device(dy)
-        partials = [call.empty((slices, C), np.float64) for _ in range(2)]  # P and Q per slice
-        call.launch(channel_grad_partial_kernel, slices * C, dy_d, x_d, mean_d, rstd_d, -(-N * S // slices), *partials)
+        dy_d, x_d, mean_d, rstd_d = (call.device(a) for a in (dy, x, mean, rstd))
+        partials = [call.empty((slices, C), np.float64) for _ in range(2)]  # sums of dy and dy * x_hat, (K, C)
+        call.launch(channel_grad_sums_kernel, slices * C, dy_d, x_d, mean_d, rstd_d, batches, _segment(batches * S),
+                    *partials)
         totals = [call.empty(C, np.float64) for _ in range(2)]
-        for partial, total, out in zip(partials, totals, (dweight, dbias), strict=True):
+        for partial, total, out in zip(partials, totals, (dbias, dweight), strict=True):
             call.launch(channel_sum_kernel, -(-C // SUM_CHANNELS), partial, total)
             if out is not None:
                 call.launch(channel_sum_kernel, -(-C // SUM_CHANNELS), partial, call.device(out, output=True))
         weight_d, has_weight = call.optional(weight, x.dtype)
-        call.launch(channel_grad_input_kernel, _grid(x.size), dy_d, x_d, mean_d, rstd_d, weight_d, has_weight, *totals,
-                    bool(batch_stats), call.device(dx, output=True))
+        call.launch(channel_input_grad_kernel, _grid(x.size), dy_d, x_d, mean_d, rstd_d, weight_d, has_weight,
+                    *totals, float(N * S), bool(batch_stats), call.device(dx, output=True))
 
 
 def _dropout(x, p, seed, offset, y):
@@ -599,12 +611,13 @@ def row_norm_backward(dy, x, mean, rstd, weight, groups: int, center: bool, dx, 
 
 
 def channel_norm_forward(x, weight, bias, eps: float, y, mean, rstd, var_unbiased) -> None:
-    """x (N, C, S) -> y (N, C, S); batch mean, rstd, var_unbiased (C,) float64. K blocks per channel."""
+    """x (N, C, S) -> y (N, C, S); batch mean, rstd, var_unbiased (C,) float64. A block per channel, or per slice of
+    the batch and channel (see "Few channels")."""
     _checks.channel_norm_forward(x, weight, bias, eps, y, mean, rstd, var_unbiased)
     N, C, S = x.shape
-    slices = _channel_slices(N, C, S)
-    if slices > 1:
-        _split_channel_norm_forward(x, weight, bias, eps, y, mean, rstd, var_unbiased, slices)
+    batches = _slice_batches(N, C, S)
+    if batches < N:
+        _sliced_channel_norm_forward(x, weight, bias, eps, y, mean, rstd, var_unbiased, batches)
     else:
         _norm_forward(x, weight, bias, N, 1, C, eps, True, y, mean, rstd, var_unbiased)
 
@@ -623,11 +636,50 @@ def channel_norm_backward(dy, x, mean, rstd, weight, batch_stats: bool, dx, dwei
     """dy, x (N, C, S) -> dx (N, C, S); dweight, dbias (C,) or None. Full VJP when batch_stats, else dy*weight*rstd."""
     _checks.channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, dbias)
     N, C, S = x.shape
-    slices = _channel_slices(N, C, S)
-    if slices > 1:
-        _split_channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, dbias, slices)
+    batches = _slice_batches(N, C, S)
+    if batches < N:
+        _sliced_channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, dbias, batches)
     else:
         _norm_backward(dy, x, mean, rstd, weight, N, 1, C, True, batch_stats, dx, dweight, dbias)
+
+
+def channel_norm_moments(x, mean, m2) -> None:
+    """x (N, C, S) -> this share's per-channel mean and M2 = sum (x - mean)^2 (C,) float64. One block per channel."""
+    _checks.channel_norm_moments(x, mean, m2)
+    C = x.shape[1]
+    with _call(x) as call:  # one slice: the whole batch, as (1, C) statistics
+        moments = [call.device(a, output=True).reshape(1, C) for a in (mean, m2)]
+        call.launch(channel_moments_kernel, C, call.device(x), x.shape[0], *moments)
+
+
+def channel_norm_combine(counts, means, m2s, eps: float, mean, rstd, var_unbiased) -> None:
+    """Per-share counts (P,) and means, M2 (P, C) float64 -> the batch's mean, rstd, var_unbiased (C,) float64."""
+    _checks.channel_norm_combine(counts, means, m2s, eps, mean, rstd, var_unbiased)
+    with _call(means) as call:
+        outputs = [call.device(a, output=True) for a in (mean, rstd, var_unbiased)]
+        call.launch(channel_combine_kernel, _grid(means.shape[1]), call.device(counts), call.device(means),
+                    call.device(m2s), float(eps), *outputs)
+
+
+def channel_norm_grad_sums(dy, x, mean, rstd, sum_dy, sum_dy_xhat) -> None:
+    """dy, x (N, C, S) and the batch's mean, rstd -> this share's sums of dy and dy * x_hat (C,) float64."""
+    _checks.channel_norm_grad_sums(dy, x, mean, rstd, sum_dy, sum_dy_xhat)
+    N, C, S = x.shape
+    with _call(x) as call:  # one slice: the whole batch, as (1, C) sums
+        sums = [call.device(a, output=True).reshape(1, C) for a in (sum_dy, sum_dy_xhat)]
+        call.launch(channel_grad_sums_kernel, C, call.device(dy), call.device(x), call.device(mean),
+                    call.device(rstd), N, _segment(N * S), *sums)
+
+
+def channel_norm_input_grad(dy, x, mean, rstd, weight, sum_dy, sum_dy_xhat, count, dx) -> None:
+    """dy, x (N, C, S) -> dx (N, C, S) from the batch's statistics and its sums of dy and dy * x_hat (C,) over
+    ``count`` elements per channel."""
+    _checks.channel_norm_input_grad(dy, x, mean, rstd, weight, sum_dy, sum_dy_xhat, count, dx)
+    with _call(x) as call:
+        weight_d, has_weight = call.optional(weight, x.dtype)
+        call.launch(channel_input_grad_kernel, _grid(x.size), call.device(dy), call.device(x), call.device(mean),
+                    call.device(rstd), weight_d, has_weight, call.device(sum_dy), call.device(sum_dy_xhat),
+                    float(count), True, call.device(dx, output=True))
 
 
 def dropout_forward(x, p: float, seed: int, offset: int, y) -> None:

@@ -26,10 +26,12 @@ from .cases import (
     NormCase,
     channel_norm_cases,
     check_channel_norm,
+    check_channel_norm_sync,
     check_dropout,
     check_row_norm,
     dropout_cases,
     row_norm_cases,
+    sync_channel_norm_cases,
 )
 
 SIMULATOR = bool(config.ENABLE_CUDASIM)
@@ -94,10 +96,11 @@ BOX_LOOP_CASES = {
 }
 
 # Full sizes on a GPU, small ones on the simulator; none where numba.cuda is unusable (the simulator runs them).
-ROW_CASES, CHANNEL_CASES, DROPOUT_CASES = (
-    (row_norm_cases(SIMULATOR), channel_norm_cases(SIMULATOR), dropout_cases(SIMULATOR))
+ROW_CASES, CHANNEL_CASES, SYNC_CASES, DROPOUT_CASES = (
+    (row_norm_cases(SIMULATOR), channel_norm_cases(SIMULATOR), sync_channel_norm_cases(SIMULATOR),
+     dropout_cases(SIMULATOR))
     if cuda.is_available()
-    else ([], [], [])
+    else ([], [], [], [])
 )
 STRIDED_CASES = [
     pytest.param(check, case, id=f"{family}-{case}")
@@ -128,6 +131,13 @@ def test_row_norm_matches_reference(kernels, case):
 @pytest.mark.parametrize("case", CHANNEL_CASES, ids=str)
 def test_channel_norm_matches_reference(kernels, case):
     check_channel_norm(kernels, case)
+
+
+@requires_cuda
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy's mean of an empty share; 0 / 0 on the simulator
+@pytest.mark.parametrize("case", SYNC_CASES, ids=str)
+def test_channel_norm_in_shares_matches_reference(kernels, case):
+    check_channel_norm_sync(kernels, case)
 
 
 @requires_cuda
@@ -202,5 +212,6 @@ def test_cases_pass_on_the_simulator():
         summary = re.search(r"^(\d+) passed, \d+ deselected(?:, \d+ warnings?)? in ", report, re.M)
         assert summary is not None, report  # nothing failed, skipped or errored
         passed += int(summary.group(1))
-    simulated = len(row_norm_cases(True)) + len(channel_norm_cases(True)) + len(dropout_cases(True))
+    simulated = (len(row_norm_cases(True)) + len(channel_norm_cases(True)) + len(sync_channel_norm_cases(True))
+                 + len(dropout_cases(True)))
     assert passed == simulated + len(BLOCK_CASES) + len(BOX_LOOP_CASES)

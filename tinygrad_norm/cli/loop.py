@@ -32,6 +32,7 @@ class EpochStats:
     loss: float  # mean cross-entropy over the epoch's samples (the penalty not included)
     accuracy: float
     seconds: float
+    samples: int
 
 
 def train_epoch(
@@ -66,7 +67,7 @@ def train_epoch(
             elapsed = time.perf_counter() - start
             progress.set_postfix(loss=f"{total_loss / seen:.4f}", samples_per_s=f"{seen / elapsed:.0f}", refresh=False)
             progress.update()
-    return EpochStats(total_loss / max(seen, 1), correct / max(seen, 1), time.perf_counter() - start)
+    return EpochStats(total_loss / max(seen, 1), correct / max(seen, 1), time.perf_counter() - start, seen)
 
 
 @no_grad()
