@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .devices import check_same, current
+from .devices import array_module, check_same, current
 
 _tape_position = itertools.count()
 
@@ -160,11 +160,11 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **kwargs):
         """Run the op on tensors and, when grad mode is on and an input requires grad, record it."""
-        if len(inputs) > 1:
+        arrays = [t._data for t in inputs]
+        if len(arrays) > 1 and (type(arrays[0]) is not np.ndarray or type(arrays[1]) is not np.ndarray or arrays[2:]):
             check_same(inputs)
         fn = cls()
-        fn.xp = inputs[0].xp
-        arrays = [t._data for t in inputs]
+        fn.xp = np if type(arrays[0]) is np.ndarray else array_module(arrays[0])
         if fn.xp is np:
             data = fn.forward(*arrays, **kwargs)
         else:

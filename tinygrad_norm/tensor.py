@@ -299,7 +299,8 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
         with an integer or bool tensor is float32 (as in torch); other scalars and arrays keep numpy's dtype.
         A 0-d CPU tensor goes to this tensor's device, as a Python scalar would (as torch)."""
         if isinstance(other, Tensor):
-            return other.to(self.device) if _is_host_scalar_beside(other, self) else other
+            same_type = type(other._data) is type(self._data)
+            return other if same_type or not _is_host_scalar_beside(other, self) else other.to(self.device)
         if isinstance(other, bool | int | float) and self.dtype.kind in "fc":
             return Tensor._from_array(self.xp.asarray(other, dtype=self.dtype), False)
         if isinstance(other, float):
@@ -310,7 +311,9 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
         """This tensor and the wrapped `other`, cast to their common dtype by `promote` (this tensor moved to
         `other`'s device when it is a 0-d CPU tensor)."""
         other = self._wrap_operand(other)
-        this = self.to(other.device) if _is_host_scalar_beside(self, other) else self
+        this = self
+        if type(other._data) is not type(self._data) and _is_host_scalar_beside(self, other):
+            this = self.to(other.device)
         return (this, other) if other.dtype == this.dtype else promote(this, other)
 
     def __add__(self, other) -> Tensor:
