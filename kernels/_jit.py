@@ -10,7 +10,8 @@ Thread safety. Any kernel may be called from several Python threads at once. Num
 layers run parallel kernels from several threads side by side; its ``workqueue`` layer (the one left when neither
 is installed, or chosen by ``NUMBA_THREADING_LAYER``) aborts the process when two threads launch parallel kernels
 at once. So until the first launch shows which layer Numba chose, and for good when it is ``workqueue``, the parallel
-kernels run one at a time behind one lock. The layer and the thread counts are left as Numba and the user set them.
+kernels run one at a time behind one lock. How the threads wait and how many BLAS uses is ``_threads.py``'s policy,
+applied before the first parallel kernel.
 """
 
 import functools
@@ -18,7 +19,7 @@ import threading
 
 import numba
 
-from . import _numba_cache
+from . import _numba_cache, _threads
 
 OPTIONS = dict(error_model="numpy")
 _launch_lock = threading.Lock()
@@ -54,6 +55,7 @@ def _one_launch_at_a_time(kernel):
         if _launches_may_overlap:
             return kernel(*args)
         with _launch_lock:
+            _threads.configure()  # the thread policy, before the first parallel kernel
             result = kernel(*args)
             _launches_may_overlap = _threading_layer() not in (None, "workqueue")
         return result

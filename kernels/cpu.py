@@ -34,6 +34,7 @@ from ._scalar import (
     stats_from_m2,
 )
 from .cpu_conv import *  # noqa: F403  (convolution and pooling: cpu_conv.__all__)
+from .cpu_loss import cross_entropy_backward, cross_entropy_forward  # noqa: F401  (cross-entropy)
 from .cpu_optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401  (optimizer updates)
 
 MAX_CHUNKS = 32  # row chunks of a two-stage reduction: at most this many ...

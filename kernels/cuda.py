@@ -65,6 +65,7 @@ from numba import config, cuda
 
 from . import _checks, _numba_cache, _scalar
 from .reference_conv import *  # noqa: F403  (convolution and pooling run as array code, in CuPy)
+from .reference_loss import cross_entropy_backward, cross_entropy_forward  # noqa: F401  (cross-entropy)
 from .reference_optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401  (optimizer updates)
 
 if not cuda.is_available():

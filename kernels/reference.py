@@ -56,6 +56,7 @@ import numpy as np
 
 from . import _checks, _scalar
 from .reference_conv import *  # noqa: F403  (convolution and pooling: reference_conv.__all__)
+from .reference_loss import cross_entropy_backward, cross_entropy_forward  # noqa: F401  (cross-entropy)
 from .reference_optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401  (optimizer updates)
 
 # ---------------------------------------------------------------------------------------------------------------

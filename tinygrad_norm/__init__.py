@@ -11,7 +11,7 @@ if importlib.util.find_spec(f"{__name__}.kernels") is None:
         "or `pip install .` and run from another folder."
     )
 
-from . import backend, cuda, data, nn, optim  # noqa: E402
+from . import autograd, backend, cuda, data, nn, optim, viz  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .backend import get_backend_name, set_backend, use_backend  # noqa: E402
 from .creation import (  # noqa: E402
@@ -48,6 +48,7 @@ from .dtypes import (  # noqa: E402
     uint8,
 )
 from .gradcheck import GradcheckError, gradcheck  # noqa: E402
+from .kernels._threads import get_num_threads, set_num_threads  # noqa: E402
 from .random import manual_seed  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .tensor import Tensor, where  # noqa: E402
@@ -69,6 +70,7 @@ __all__ = [
     "GradcheckError",
     "Tensor",
     "arange",
+    "autograd",
     "as_tensor",
     "backend",
     "cat",
@@ -88,6 +90,7 @@ __all__ = [
     "full",
     "full_like",
     "get_backend_name",
+    "get_num_threads",
     "gradcheck",
     "int16",
     "int32",
@@ -108,10 +111,12 @@ __all__ = [
     "save",
     "set_backend",
     "set_grad_enabled",
+    "set_num_threads",
     "stack",
     "tensor",
     "uint8",
     "use_backend",
+    "viz",
     "where",
     "zeros",
     "zeros_like",

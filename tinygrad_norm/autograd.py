@@ -1,4 +1,4 @@
-"""The tape: differentiable ops as `Function` nodes, grad mode, version checks, and reverse-mode `backward`.
+"""The tape: differentiable ops as `Function` nodes, version checks, reverse-mode `backward`, hooks and watchers.
 
 Every op that runs with grad mode on and an input that requires grad becomes a node: it keeps its
 inputs, the nodes that produced them (its edges, fixed when it runs), what its backward needs, and its
@@ -7,101 +7,45 @@ output frees the graph; nothing global grows. `backward` gathers the nodes the o
 them from the newest position down, each exactly once, so a node sees the full gradient of its output
 before passing it on.
 
-Grad mode is per thread, as in torch: `no_grad` in one thread leaves every other thread recording, and
-a new thread starts with grad enabled.
+Grad mode (grad_mode.py) is per thread, as in torch: `no_grad` in one thread leaves every other thread
+recording.
 
 Version checks: an in-place op bumps its tensor's version counter (see tensor_inplace.py). A node notes
 the versions of the inputs (and output) whose values its backward reads, and its backward refuses to run
 once one of them has changed, since it would compute with the new values.
+
+Hooks (`Tensor.register_hook`) change a gradient before it is used: a non-leaf's hooks live on the node that
+made it and run on the node's full gradient before its backward; a leaf's run once on the sum of its gradients,
+after its last consumer, before the sum is added into `.grad` (as torch). Watchers (`trace()`,
+`detect_anomaly()`) are told about each op and each backward node while they are on; a run without them pays one
+check per op.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
-import threading
+from time import perf_counter
 from typing import Any
 
 import numpy as np
 
 from .devices import array_module, check_same, current
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled, thread_grad_mode
+
+__all__ = [
+    "Function",
+    "detect_anomaly",
+    "enable_grad",
+    "is_grad_enabled",
+    "no_grad",
+    "run_backward",
+    "set_grad_enabled",
+    "tape",
+    "trace",
+]
 
 _tape_position = itertools.count()
-
-
-class _ThreadGradMode(threading.local):
-    enabled = True  # a class attribute: every thread, also one started later, begins with grad enabled
-
-
-_grad_mode = _ThreadGradMode()
-
-
-def is_grad_enabled() -> bool:
-    """Whether ops in the current thread are recorded."""
-    return _grad_mode.enabled
-
-
-class _GradMode(contextlib.AbstractContextManager):
-    """Sets the current thread's grad mode inside a `with` block or a decorated function, and restores it."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.previous: list[bool] = []  # a stack: the same object may be entered again before it exits
-
-    def __enter__(self):
-        self.previous.append(_grad_mode.enabled)
-        _grad_mode.enabled = self.enabled
-
-    def __exit__(self, *exc):
-        _grad_mode.enabled = self.previous.pop()
-
-    def __call__(self, func):
-        """Decorate `func`; each call enters a fresh object, so calls in several threads never share a stack."""
-
-        @functools.wraps(func)
-        def with_grad_mode(*args, **kwargs):
-            with _GradMode(self.enabled):
-                return func(*args, **kwargs)
-
-        return with_grad_mode
-
-
-def _grad_mode_for(enabled: bool, func):
-    """A `_GradMode`, or `func` decorated with one when used bare as `@no_grad` (as torch allows)."""
-    mode = _GradMode(enabled)
-    return mode if func is None else mode(func)
-
-
-def no_grad(func=None):
-    """Ops inside record nothing on the tape (as `torch.no_grad`), in the current thread."""
-    return _grad_mode_for(False, func)
-
-
-def enable_grad(func=None):
-    """Ops inside are recorded again, even within `no_grad` (as `torch.enable_grad`)."""
-    return _grad_mode_for(True, func)
-
-
-class set_grad_enabled(_GradMode):  # noqa: N801  (torch's name; a class, usable as a function)
-    """`set_grad_enabled(False)` turns recording off for the current thread at once; used in a `with` block
-    or as a decorator it restores the previous mode afterwards (as torch)."""
-
-    def __init__(self, mode: bool):
-        if not isinstance(mode, bool):
-            raise TypeError(f"set_grad_enabled: mode must be a bool, got {type(mode).__name__}")
-        super().__init__(mode)
-        self.previous.append(_grad_mode.enabled)
-        _grad_mode.enabled = mode
-
-    def __enter__(self):  # the mode was set by the constructor
-        pass
-
-    def __call__(self, func):
-        _grad_mode.enabled = self.previous.pop()  # as a decorator it sets the mode only inside calls
-        return super().__call__(func)
-
-
 _last_change_position = -1  # the tape position of the newest in-place change: older nodes need a version check
 
 
@@ -150,6 +94,7 @@ class Function:
     parents: tuple
     needs_input_grad: tuple[bool, ...]
     released = False
+    grad_hooks: dict | None = None  # by handle id: the hooks of the tensor this node made (see add_grad_hook)
 
     def forward(self, *arrays: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
@@ -165,6 +110,7 @@ class Function:
             check_same(inputs)
         fn = cls()
         fn.xp = np if type(arrays[0]) is np.ndarray else array_module(arrays[0])
+        start = perf_counter() if _watchers else 0.0
         if fn.xp is np:
             data = fn.forward(*arrays, **kwargs)
         else:
@@ -172,7 +118,7 @@ class Function:
                 data = fn.forward(*arrays, **kwargs)
         if isinstance(data, np.generic):  # numpy turns 0-d results into scalars; a tensor's data stays an array
             data = np.asarray(data)
-        needs_input_grad = tuple([t.requires_grad for t in inputs]) if _grad_mode.enabled else ()
+        needs_input_grad = tuple([t.requires_grad for t in inputs]) if thread_grad_mode.enabled else ()
         requires_grad = True in needs_input_grad
         out = inputs[0]._from_array(data, requires_grad)  # a plain Tensor, also for a subclass input
         if cls.is_view:
@@ -187,6 +133,10 @@ class Function:
                 fn.output_version = fn.output_counter.value
             fn.position = next(_tape_position)
             out._ctx = fn
+        if _watchers:
+            seconds = perf_counter() - start
+            for watcher in _watchers:
+                watcher.forward(fn, inputs, out, seconds)
         return out
 
     def check_versions(self) -> None:
@@ -243,8 +193,8 @@ class AccumulateGrad:
         return f"<AccumulateGrad of a leaf of shape {self.variable.shape}>"
 
 
-def _graph_nodes(root: Function) -> list[Function]:
-    """Every node the root depends on, newest tape position first."""
+def graph_nodes(root: Function) -> list[Function]:
+    """Every node the root depends on, newest tape position first: the order backward runs them in."""
     seen: dict[int, Function] = {}
     stack = [root]
     while stack:
@@ -253,8 +203,8 @@ def _graph_nodes(root: Function) -> list[Function]:
             continue
         if fn.released:
             raise RuntimeError(
-                "Trying to backward through the graph a second time: its saved values were freed by the first "
-                "backward. Pass retain_graph=True to the first backward() to keep them."
+                "Trying to backward through the graph a second time (or to read it after backward): its saved "
+                "values were freed by the first backward. Pass retain_graph=True to the first backward() to keep them."
             )
         seen[id(fn)] = fn
         stack.extend(parent for parent in fn.parents if parent is not None)
@@ -287,38 +237,132 @@ def run_backward(root, grad, retain_graph: bool = False) -> None:
     """Send `grad` (an array shaped like `root`) back through the tape into leaf `.grad`s. Without
     `retain_graph` every node the root depends on is released afterwards, also one that received no gradient."""
     if root._ctx is None:
-        _accumulate_grad(root, grad)
+        _accumulate_grad(root, _run_hooks(root._grad_hooks, grad) if root._grad_hooks else grad)
         return
     grads = {id(root._ctx): grad}
     retained = {id(root._ctx): root} if root._retains_grad else {}
-    nodes = _graph_nodes(root._ctx)
+    held: _HeldLeafGrads | None = None  # made at the first leaf gradient that a hook must see
+    watchers = _watchers
+    nodes = graph_nodes(root._ctx)
     for fn in nodes:  # before any gradient lands anywhere, so a refused backward changes nothing
         if fn.position < _last_change_position and (fn.saved_versions or fn.saves_output):
             fn.check_versions()
     for fn in nodes:
         grad = grads.pop(id(fn), None)
-        if grad is None:  # no path from root carries a gradient here (e.g. an input without grad)
-            if not retain_graph:
-                fn.release()
-            continue
-        if id(fn) in retained:
-            _accumulate_grad(retained.pop(id(fn)), grad)
-        if fn.xp is np:
-            input_grads = fn.backward(grad)
-        else:
-            with current(grad):  # as in Function.apply
-                input_grads = fn.backward(grad)
-        if not isinstance(input_grads, tuple):
-            input_grads = (input_grads,)
-        for tensor, parent, input_grad, needed in zip(fn.inputs, fn.parents, input_grads, fn.needs_input_grad):
-            if not needed or input_grad is None:
-                continue
-            if parent is None:
-                _accumulate_grad(tensor, input_grad, _owned_by_one_leaf(input_grad, input_grads, grad, fn.xp))
-                continue
-            key = id(parent)
-            grads[key] = grads[key] + input_grad if key in grads else input_grad
-            if tensor._retains_grad and tensor._ctx is parent:
-                retained[key] = tensor
+        if grad is not None:  # else no path from root carries a gradient here (e.g. an input without grad)
+            if fn.grad_hooks:
+                grad = _run_hooks(fn.grad_hooks, grad)
+            if id(fn) in retained:
+                _accumulate_grad(retained.pop(id(fn)), grad)
+            with current(grad):  # CuPy's current GPU the gradient's, as in Function.apply
+                input_grads = _watched_backward(fn, grad, watchers) if watchers else fn.backward(grad)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            for tensor, parent, input_grad, needed in zip(fn.inputs, fn.parents, input_grads, fn.needs_input_grad):
+                if not needed or input_grad is None:
+                    continue
+                if parent is None:
+                    if tensor._grad_hooks:
+                        held = held or _HeldLeafGrads(nodes[nodes.index(fn) :])
+                        held.add(tensor, input_grad)
+                    else:
+                        _accumulate_grad(tensor, input_grad, _owned_by_one_leaf(input_grad, input_grads, grad, fn.xp))
+                    continue
+                key = id(parent)
+                grads[key] = grads[key] + input_grad if key in grads else input_grad
+                if tensor._retains_grad and tensor._ctx is parent:
+                    retained[key] = tensor
+        if held is not None:
+            held.accumulate_after(fn)
         if not retain_graph:
             fn.release()
+
+
+# ---- hooks and watchers ------------------------------------------------------------------------
+
+
+def grad_hooks_of(tensor) -> dict:
+    """The dict of hooks `hook(grad) -> grad` (arrays) that see `tensor`'s gradient, made on first use. A leaf
+    keeps its own; a non-leaf's live on the node that made it, so a later in-place op (which gives the tensor a
+    new node) leaves them with the old value's gradient, as in torch."""
+    if tensor._ctx is None:
+        if tensor._grad_hooks is None:
+            tensor._grad_hooks = {}
+        return tensor._grad_hooks
+    if tensor._ctx.grad_hooks is None:
+        tensor._ctx.grad_hooks = {}
+    return tensor._ctx.grad_hooks
+
+
+def _run_hooks(hooks: dict, grad):
+    for hook in list(hooks.values()):  # a hook may remove itself
+        grad = hook(grad)
+    return grad
+
+
+class _HeldLeafGrads:
+    """Gradients of leaves with hooks, summed until the leaf's last consumer (lowest tape position) has passed,
+    then given to its hooks once and added into `.grad` (torch's AccumulateGrad runs as soon as it is ready)."""
+
+    def __init__(self, nodes: list[Function]):
+        """`nodes`: those still to run, in the order they run."""
+        last_use: dict[int, tuple[int, Any]] = {}  # id(leaf) -> (position of its last consumer, leaf)
+        for fn in nodes:  # newest first, so the last write per leaf is its oldest consumer
+            for tensor, parent, needed in zip(fn.inputs, fn.parents, fn.needs_input_grad):
+                if needed and parent is None and tensor._grad_hooks:
+                    last_use[id(tensor)] = (fn.position, tensor)
+        self.ready_after: dict[int, list] = {}
+        for position, tensor in last_use.values():
+            self.ready_after.setdefault(position, []).append(tensor)
+        self.sums: dict[int, Any] = {}
+
+    def add(self, tensor, grad) -> None:
+        key = id(tensor)
+        self.sums[key] = self.sums[key] + grad if key in self.sums else grad
+
+    def accumulate_after(self, fn: Function) -> None:
+        for tensor in self.ready_after.pop(fn.position, ()):
+            grad = self.sums.pop(id(tensor), None)
+            if grad is not None:
+                _accumulate_grad(tensor, _run_hooks(tensor._grad_hooks, grad))
+
+
+class Watcher:
+    """Something told about the tape as it runs, while it is in `_watchers` (see `watching`): `trace()` times
+    ops, `detect_anomaly()` keeps each node's forward stack and checks its gradients."""
+
+    def forward(self, fn: Function, inputs: tuple, out, seconds: float) -> None:
+        """`fn` ran forward on `inputs` and made `out` in `seconds` (recorded on the tape when `fn` has a
+        position)."""
+
+    def backward(self, fn: Function, grad, input_grads: tuple, seconds: float) -> None:
+        """`fn.backward(grad)` returned `input_grads` (arrays or None) in `seconds`."""
+
+
+_watchers: list[Watcher] = []  # those on now, in every thread
+
+
+def _watched_backward(fn: Function, grad, watchers: list[Watcher]) -> tuple:
+    start = perf_counter()
+    input_grads = fn.backward(grad)
+    seconds = perf_counter() - start
+    input_grads = input_grads if isinstance(input_grads, tuple) else (input_grads,)
+    for watcher in watchers:
+        watcher.backward(fn, grad, input_grads, seconds)
+    return input_grads
+
+
+@contextlib.contextmanager
+def watching(watcher: Watcher):
+    """Tell `watcher` about every op and backward node, in every thread, inside the block."""
+    _watchers.append(watcher)
+    try:
+        yield watcher
+    finally:
+        _watchers.remove(watcher)
+
+
+# The tools that read the tape import this module, so they are imported once it is complete.
+from .anomaly import detect_anomaly  # noqa: E402
+from .trace import trace  # noqa: E402
+from .viz import tape  # noqa: E402

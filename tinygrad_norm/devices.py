@@ -77,6 +77,7 @@ class Device:
 
 
 CPU = Device("cpu")
+_ON_THE_HOST = contextlib.nullcontext()  # reusable: it holds no state
 
 
 def array_module(array) -> Any:
@@ -104,7 +105,7 @@ def resolve(device: Device) -> Device:
 def current(array) -> contextlib.AbstractContextManager:
     """A context in which CuPy's current GPU is `array`'s, so that what CuPy allocates lands beside it; for a
     numpy array, a context that does nothing."""
-    return array.device if type(array).__module__.startswith("cupy") else contextlib.nullcontext()
+    return array.device if type(array).__module__.startswith("cupy") else _ON_THE_HOST
 
 
 def copy_to(array, device: Device | None = None, dtype=None, copy: bool = True):

@@ -9,14 +9,15 @@ version counters. Constructors (`zeros`, `randn`, ...) live in `creation.py`, dt
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TextIO
 
 import numpy as np
 
 from . import autograd
 from .devices import CPU, Device, array_module, check_same, copy_to, of, parse_to_args, resolve
 from .dtypes import as_dtype, check_grad_dtype, check_numeric, float32, promote
+from .hooks import RemovableHandle, add_hook, tensor_grad_hook
 from .ops.elementwise import GELU, Abs, Add, Cast, Clip, Exp, LeakyReLU, Log, Mul, Neg, Pow, Sigmoid, Sqrt, Tanh, Where
 from .ops.matmul import MatMul
 from .ops.movement import Clone, ToDevice
@@ -49,7 +50,8 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
     `from_numpy`, `from_dlpack` and `as_tensor` share it instead.
     """
 
-    __slots__ = ("_data", "requires_grad", "grad", "_ctx", "_retains_grad", "_version_counter", "_base", "__weakref__")
+    __slots__ = ("_data", "requires_grad", "grad", "_ctx", "_retains_grad", "_grad_hooks",
+                 "_version_counter", "_base", "__weakref__")
     __array_priority__ = 1000  # so `ndarray op Tensor` defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, device: Device | str | int | None = None):
@@ -71,6 +73,7 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
         self.grad: Tensor | None = None
         self._ctx: autograd.Function | None = None
         self._retains_grad = False
+        self._grad_hooks: dict | None = None  # a leaf's hooks (a non-leaf's live on its node): autograd.grad_hooks_of
         self._version_counter: autograd.VersionCounter | None = None  # made by the first in-place op or view
         self._base: Tensor | None = None  # the tensor whose array this one views
 
@@ -193,6 +196,21 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
         check_grad_dtype(self.dtype, requires_grad)
         self.requires_grad = requires_grad
         return self
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call `hook(grad)` with this tensor's gradient each time a backward computes it: for a leaf before it
+        is added into `.grad` (once per backward, with the sum over every use), for a non-leaf before it is
+        passed on (and before `retain_grad` keeps it). A returned tensor replaces the gradient. Hooks run in the
+        order registered; `handle.remove()` takes one out (as torch)."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        return add_hook(autograd.grad_hooks_of(self), tensor_grad_hook(hook, Tensor))
+
+    def print_tape(self, params: Mapping[str, Tensor] | None = None, file: TextIO | None = None) -> None:
+        """Print the nodes this tensor depends on, one line each, in the order backward runs them (see
+        `autograd.tape`); `params` names leaves, e.g. `dict(model.named_parameters())`."""
+        for entry in autograd.tape(self, params):
+            print(entry, file=file)
 
     def retain_grad(self) -> None:
         """Keep `.grad` on this non-leaf tensor after backward (leaves always keep theirs)."""

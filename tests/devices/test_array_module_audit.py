@@ -1,8 +1,9 @@
-"""No hidden numpy call on device data: the code that computes on a tensor's array (ops/, the tensor, autograd,
-nn/, optim/) goes through the array's module (`xp`: numpy or CuPy). A numpy function called there on a CuPy
-array would copy it to the host (or fail), so every call of a numpy function in those files is listed below with
-why it never sees device data. A new call fails this test until it is checked and listed; a listed call that is
-gone fails it too, so the list stays the code's. (test_cuda_tensors.py walks every op on a real GPU.)
+"""No hidden numpy call on device data: the code that computes on a tensor's array (ops/, the tensor, autograd and
+the tools that watch it, nn/, optim/) goes through the array's module (`xp`: numpy or CuPy). A numpy function
+called there on a CuPy array would copy it to the host (or fail), so every call of a numpy function in those files
+is listed below with why it never sees device data. A new call fails this test until it is checked and listed; a
+listed call that is gone fails it too, so the list stays the code's. (test_cuda_tensors.py walks every op on a real
+GPU.)
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "tinygrad_norm"
-SCANNED = ["ops/*.py", "tensor*.py", "autograd.py", "nn/*.py", "optim/*.py"]
+SCANNED = ["ops/*.py", "tensor*.py", "autograd.py", "hooks.py", "anomaly.py", "trace.py", "viz.py", "nn/*.py",
+           "optim/*.py"]
 
 AT_CONSTRUCTION = "a layer's parameters and buffers are made in host memory; Module.to moves them"
 HOST_STEP = "an optimizer's step count is a host scalar (torch keeps it on the CPU too)"

@@ -27,6 +27,13 @@ def positive(x):
     return x.abs() + 0.5
 
 
+def hooked(x):
+    """x * 2 * x, with a hook that triples the gradient reaching x * 2 (on the gradient's device)."""
+    doubled = x * 2.0
+    doubled.register_hook(lambda grad: grad * 3.0)
+    return doubled * x
+
+
 OPS = {
     # element-wise and operators
     "__add__": (lambda x, y: x + y, [M, (4,)]),
@@ -61,6 +68,7 @@ OPS = {
     "double": (lambda x: x.float().double(), [M]),
     "clone": (lambda x: x.clone(), [M]),
     "detach": (lambda x: x.detach() * x, [M]),
+    "register_hook": (hooked, [M]),
     "where": (lambda x, y: tn.where(x > 0, x, y), [M, M]),
     "__lt__": (lambda x, y: (x < y) * x, [M, M]),
     "__le__": (lambda x: (x <= 0) * x, [M]),
@@ -172,6 +180,7 @@ NOT_OPS = {
     "__init__": "the constructor: test_copy_semantics_on_the_gpu",
     **dict.fromkeys(["__dlpack__", "__dlpack_device__"], "sharing: test_copy_semantics_on_the_gpu"),
     "__repr__": "printing: test_a_cuda_tensor_prints_its_device",
+    "print_tape": "printing the tape's nodes: no arithmetic on the values",
     **dict.fromkeys(["__len__", "__iter__"], "the length and the rows of the first axis (indexing: __getitem__)"),
     **dict.fromkeys(["__bool__", "__float__", "__int__"], "a one-element tensor as a number (as item)"),
     **dict.fromkeys(["to", "cuda", "cpu"], "device changes: test_moves_between_devices_are_differentiable"),

@@ -5,8 +5,11 @@ and tensors given to `register_buffer` become buffers (state that is saved but n
 as running statistics). Names, traversal order (registration order, depth first), `state_dict`
 keys and `repr` follow torch.nn.Module, so a torch checkpoint loads by name.
 
+Hooks (forward pre-hooks, forward hooks, full backward hooks) have torch's signatures and handles; see
+module_hooks.py.
+
 Differences from torch: `state_dict()` values are numpy arrays in host memory, copied (a snapshot, where torch
-returns views that follow later training, on the model's device); there are no hooks.
+returns views that follow later training, on the model's device); there are no global hooks nor state-dict hooks.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 from ..autograd import no_grad
 from ..devices import CPU, Device, copy_to, parse_to_args
 from ..tensor import Tensor
+from .module_hooks import HookMethods
 from .state_dict import IncompatibleKeys, convert
 
 
@@ -55,11 +59,11 @@ def _addindent(text: str, spaces: int) -> str:
     return "\n".join([first] + [" " * spaces + line for line in rest])
 
 
-class Module:
+class Module(HookMethods):
     """Base class of every layer: subclasses call `super().__init__()` and define `forward`.
 
-    `module(x)` calls `module.forward(x)`. `training` is True after construction; `train()`/`eval()`
-    set it on the module and every descendant.
+    `module(x)` calls `module.forward(x)`, with the hooks around it when there are any. `training` is True after
+    construction; `train()`/`eval()` set it on the module and every descendant.
     """
 
     training: bool
@@ -70,11 +74,14 @@ class Module:
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", {})
+        self._init_hooks()
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
     # ---- registration ----------------------------------------------------------------------------
