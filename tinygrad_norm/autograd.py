@@ -144,7 +144,7 @@ class Function:
         for i in range(len(self.inputs)) if self.saved_inputs is None else self.saved_inputs:
             tensor, expected = self.inputs[i], self.saved_versions[i]
             if _version_of(tensor) != expected:
-                which = f" [{tensor.dtype} tensor of shape {tensor.shape}], which is input {i} of"
+                which = f" [{tensor.dtype} tensor of shape {tensor.shape}], which is input {i % len(self.inputs)} of"
                 self._version_error(which, tensor._version, expected)
         if self.saves_output and self.output_counter.value != self.output_version:
             self._version_error(" its output, output 0 of", self.output_counter.value, self.output_version)

@@ -2,6 +2,7 @@
 
     tinygrad-norm train       train a network and print its test accuracy
     tinygrad-norm evaluate    test accuracy and confusion matrix of a checkpoint
+    tinygrad-norm experiment  a claim about normalization or dropout, reproduced with a plot
     tinygrad-norm demo        the tape in a few lines
     tinygrad-norm info        versions, threads, BLAS and CUDA devices of this installation
 
@@ -15,12 +16,13 @@ import argparse
 import sys
 
 from .. import __version__
-from . import demo, evaluate, info, train
+from . import demo, evaluate, experiment, info, train
 from .errors import UsageError
 
 COMMANDS = {
     "train": (train, "train a network and print its test accuracy"),
     "evaluate": (evaluate, "test accuracy and confusion matrix of a checkpoint"),
+    "experiment": (experiment, "reproduce a claim about normalization or dropout: a plot, its numbers, a table"),
     "demo": (demo, "a few lines of the tape: an expression, backward, the gradients"),
     "info": (info, "versions, threads, BLAS and CUDA devices of this installation"),
 }

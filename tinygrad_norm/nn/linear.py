@@ -21,7 +21,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if weight.ndim != 2:  # torch also takes a 1-D weight, (in,) -> (*,)
         out = input @ weight.T
         return out if bias is None else out + bias
-    return AffineMap.apply(input, weight, *([] if bias is None else [bias]))
+    return AffineMap.apply(input, *([] if bias is None else [bias]), weight)
 
 
 class Linear(Module):

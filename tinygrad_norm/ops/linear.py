@@ -6,7 +6,8 @@ from ..autograd import Function
 
 
 class AffineMap(Function):
-    """Inputs (x, weight[, bias]): y = x Wᵀ + b for x (*, in), W (out, in), b (out,); y (*, out).
+    """Inputs (x, [bias,] weight): y = x Wᵀ + b for x (*, in), W (out, in), b (out,); y (*, out). The inputs come in
+    the order of torch's addmm(b, x, Wᵀ) after x, so leaf hooks run in torch's order: the bias's before the weight's.
 
     With g = dL/dy and x, g flattened to (M, in) and (M, out) over the leading axes:
     dx = g W, dW = gᵀ x, db = Σ_m g[m]. One op instead of a transpose, a product and a broadcast add: the bias is
@@ -14,9 +15,10 @@ class AffineMap(Function):
     (out, in) as W is laid out, a fresh array the weight's `.grad` takes without a copy.
     """
 
-    saved_inputs = (0, 1)  # the bias is not read by the backward
+    saved_inputs = (0, -1)  # x and the weight; the bias is not read by the backward
 
-    def forward(self, x, weight, *bias):
+    def forward(self, x, *affine):
+        *bias, weight = affine
         self.x, self.weight, self.has_bias = x, weight, bool(bias)
         y = x @ weight.T
         if bias:
@@ -28,7 +30,7 @@ class AffineMap(Function):
         x, weight = self.x, self.weight
         g = grad.reshape(-1, grad.shape[-1])  # (M, out)
         dx = (grad @ weight).reshape(x.shape) if wanted[0] else None
-        dweight = g.T @ x.reshape(-1, x.shape[-1]) if wanted[1] else None
+        dweight = g.T @ x.reshape(-1, x.shape[-1]) if wanted[-1] else None
         if not self.has_bias:
             return dx, dweight
-        return dx, dweight, g.sum(axis=0) if wanted[2] else None
+        return dx, g.sum(axis=0) if wanted[1] else None, dweight
