@@ -11,7 +11,7 @@ if importlib.util.find_spec(f"{__name__}.kernels") is None:
         "or `pip install .` and run from another folder."
     )
 
-from . import autograd, backend, data, nn, optim, viz  # noqa: E402
+from . import autograd, backend, cuda, data, nn, optim, viz  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .backend import get_backend_name, set_backend, use_backend  # noqa: E402
 from .creation import (  # noqa: E402
@@ -19,6 +19,7 @@ from .creation import (  # noqa: E402
     as_tensor,
     empty,
     empty_like,
+    from_dlpack,
     from_numpy,
     full,
     full_like,
@@ -32,6 +33,7 @@ from .creation import (  # noqa: E402
     zeros,
     zeros_like,
 )
+from .devices import Device  # noqa: E402
 from .dtypes import (  # noqa: E402
     bool_,
     complex64,
@@ -52,6 +54,8 @@ from .serialization import load, save  # noqa: E402
 from .tensor import Tensor, where  # noqa: E402
 from .tensor_shape import cat, stack  # noqa: E402
 
+device = Device  # torch's name for the class of devices: tn.device("cuda:1")
+
 # torch's other names for the same dtypes; they are attributes of the package (`tn.float`), left out of
 # __all__ so that `from tinygrad_norm import *` does not shadow the builtins bool, float and int
 bool = bool_
@@ -62,6 +66,7 @@ cfloat, cdouble = complex64, complex128
 __version__ = "0.1.0"
 
 __all__ = [
+    "Device",
     "GradcheckError",
     "Tensor",
     "arange",
@@ -71,13 +76,16 @@ __all__ = [
     "cat",
     "complex128",
     "complex64",
+    "cuda",
     "data",
+    "device",
     "empty",
     "empty_like",
     "enable_grad",
     "float16",
     "float32",
     "float64",
+    "from_dlpack",
     "from_numpy",
     "full",
     "full_like",

@@ -28,6 +28,9 @@ import itertools
 from time import perf_counter
 from typing import Any
 
+import numpy as np
+
+from .devices import array_module, check_same, current
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled, thread_grad_mode
 
 __all__ = [
@@ -102,12 +105,19 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **kwargs):
         """Run the op on tensors and, when grad mode is on and an input requires grad, record it."""
+        arrays = [t._data for t in inputs]
+        if len(arrays) > 1 and (type(arrays[0]) is not np.ndarray or type(arrays[1]) is not np.ndarray or arrays[2:]):
+            check_same(inputs)
         fn = cls()
-        fn.xp = inputs[0].xp
+        fn.xp = np if type(arrays[0]) is np.ndarray else array_module(arrays[0])
         start = perf_counter() if _watchers else 0.0
-        data = fn.forward(*[t._data for t in inputs], **kwargs)
-        if not data.ndim:  # numpy turns 0-d results into scalars; a tensor's data stays an array
-            data = fn.xp.asarray(data)
+        if fn.xp is np:
+            data = fn.forward(*arrays, **kwargs)
+        else:
+            with arrays[0].device:  # CuPy allocates on its current GPU: make it the inputs' one
+                data = fn.forward(*arrays, **kwargs)
+        if isinstance(data, np.generic):  # numpy turns 0-d results into scalars; a tensor's data stays an array
+            data = np.asarray(data)
         needs_input_grad = tuple([t.requires_grad for t in inputs]) if thread_grad_mode.enabled else ()
         requires_grad = True in needs_input_grad
         out = inputs[0]._from_array(data, requires_grad)  # a plain Tensor, also for a subclass input
@@ -219,7 +229,8 @@ def _owned_by_one_leaf(input_grad, input_grads: tuple, grad, xp) -> bool:
     memory that others hold (the caller's array, a retained `.grad`, another input's gradient), and an array
     returned for two inputs would be one `.grad` for two leaves; accumulating into either in place would change
     the other. So only a fresh array, returned once, is owned."""
-    return not xp.may_share_memory(input_grad, grad) and sum(g is input_grad for g in input_grads) == 1
+    shares = type(input_grad) is type(grad) and xp.may_share_memory(input_grad, grad)  # not across devices
+    return not shares and sum(g is input_grad for g in input_grads) == 1
 
 
 def run_backward(root, grad, retain_graph: bool = False) -> None:
@@ -243,7 +254,8 @@ def run_backward(root, grad, retain_graph: bool = False) -> None:
                 grad = _run_hooks(fn.grad_hooks, grad)
             if id(fn) in retained:
                 _accumulate_grad(retained.pop(id(fn)), grad)
-            input_grads = _watched_backward(fn, grad, watchers) if watchers else fn.backward(grad)
+            with current(grad):  # CuPy's current GPU the gradient's, as in Function.apply
+                input_grads = _watched_backward(fn, grad, watchers) if watchers else fn.backward(grad)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             for tensor, parent, input_grad, needed in zip(fn.inputs, fn.parents, input_grads, fn.needs_input_grad):

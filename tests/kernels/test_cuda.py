@@ -4,7 +4,8 @@ On a machine with a CUDA GPU the cases run in this process, at cases.py's full s
 ``test_cases_pass_on_the_simulator`` runs them again in child pytest processes with ``NUMBA_ENABLE_CUDASIM=1``
 (Numba's CUDA simulator, which runs every thread as a Python thread), at cases.py's small sizes, so CI without a
 GPU still executes every kernel. BLOCK_CASES add rows and channels shorter and longer than a block of either size
-(BLOCK_SIZE is 16 on the simulator, 256 on a GPU); BOX_LOOP_CASES give each block of the backward several boxes
+(BLOCK_SIZE is 16 on the simulator, 256 on a GPU), and channel norms whose channels are split over several blocks
+and ones that are not; BOX_LOOP_CASES give each block of the backward several boxes
 (BACKWARD_BLOCKS is 4 on the simulator, 512 on a GPU).
 """
 
@@ -78,6 +79,10 @@ BLOCK_CASES = {
     "batch_norm_2d_transposed_3k/2+3": (
         check_channel_norm,
         lambda k: NormCase((3, 2, k // 2 + 1), np.float32, layout="transposed"),
+    ),
+    "batch_norm_split_4k+12_per_channel": (  # 4 slices per channel (see _channel_slices), x transposed
+        check_channel_norm,
+        lambda k: NormCase((4, 2, k + 3), np.float32, layout="transposed"),
     ),
     "dropout_3k+7_rows": (check_dropout, lambda k: DropoutCase((3 * k + 7, 1), 0.3, 2**64 - 1, 2**64 - 3)),
 }

@@ -5,7 +5,8 @@
         optimizer.zero_grad(); loss.backward(); optimizer.step()
 
 Statistics of an epoch (mean loss, accuracy) are over the batches as they were trained, in training mode, as a
-PyTorch loop usually reports them; `evaluate` runs the model in eval mode without recording a tape.
+PyTorch loop usually reports them; `evaluate` runs the model in eval mode without recording a tape. Batches come
+from host memory and are copied to `device`, the model's.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from .. import nn
 from ..autograd import no_grad
+from ..devices import CPU, Device, copy_to
 from ..optim import Optimizer
 from ..tensor import Tensor
 
@@ -40,14 +42,16 @@ def train_epoch(
     penalty: Callable[[], Tensor] | None = None,
     after_step: Callable[[], None] | None = None,
     progress=None,
+    device: Device = CPU,
 ) -> EpochStats:
-    """Train `model` on one pass of `loader` (or on `repeat(loader, steps)`). `penalty()` is added to each
-    batch's loss (an L1 term, say); `after_step()` runs after each optimizer step (a per-step scheduler, a
+    """Train `model` (on `device`) on one pass of `loader` (or on `repeat(loader, steps)`). `penalty()` is added
+    to each batch's loss (an L1 term, say); `after_step()` runs after each optimizer step (a per-step scheduler, a
     measurement); `progress` is a tqdm bar or None."""
     model.train()
     start = time.perf_counter()
     total_loss, correct, seen = 0.0, 0, 0
     for images, labels in loader:
+        images, labels = images.to(device), labels.to(device)
         logits = model(images)
         loss = nn.functional.cross_entropy(logits, labels)
         objective = loss + penalty() if penalty is not None else loss
@@ -93,24 +97,27 @@ def every(steps: int, action: Callable[[], object]) -> Callable[[], None]:
 
 
 @no_grad()
-def outputs(model: nn.Module, images: np.ndarray) -> np.ndarray:
-    """The model's output array for every image, in eval mode (running statistics, no dropout)."""
+def outputs(model: nn.Module, images: np.ndarray, device: Device = CPU) -> np.ndarray:
+    """The model's output array for every image, in eval mode (running statistics, no dropout), in host memory;
+    `device` is the model's."""
     was_training = model.training
     model.eval()
     try:
         batches = range(0, len(images), EVAL_BATCH)
-        return np.concatenate([model(Tensor(images[i : i + EVAL_BATCH])).data for i in batches])
+        return np.concatenate(
+            [copy_to(model(Tensor(images[i : i + EVAL_BATCH], device=device)).data, CPU, copy=False) for i in batches]
+        )
     finally:
         model.train(was_training)
 
 
-def predict(model: nn.Module, images: np.ndarray) -> np.ndarray:
+def predict(model: nn.Module, images: np.ndarray, device: Device = CPU) -> np.ndarray:
     """The predicted class of every image, in eval mode (running statistics, no dropout)."""
-    return outputs(model, images).argmax(axis=1)
+    return outputs(model, images, device).argmax(axis=1)
 
 
-def accuracy(model: nn.Module, images: np.ndarray, labels: np.ndarray) -> float:
-    return float((predict(model, images) == labels).mean())
+def accuracy(model: nn.Module, images: np.ndarray, labels: np.ndarray, device: Device = CPU) -> float:
+    return float((predict(model, images, device) == labels).mean())
 
 
 def confusion_matrix(predictions: np.ndarray, labels: np.ndarray, classes: int) -> np.ndarray:

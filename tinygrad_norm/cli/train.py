@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from .. import backend, data, nn, optim, random
+from ..devices import Device, resolve
 from ..serialization import load, save
 from . import loop, processes
 from .errors import UsageError, fail_on
@@ -67,6 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--data-dir", default="data", help="folder of the MNIST files (default: ./data)")
     run.add_argument("--download", action="store_true", help="fetch missing MNIST files from the public mirrors")
     run.add_argument("--backend", choices=("numba", "numpy"), default=None, help="kernel backend (default: numba)")
+    run.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (a GPU needs the cuda extra; default: cpu)")
     run.add_argument("--save", metavar="PATH", help="write a checkpoint here after every epoch (atomically)")
     run.add_argument("--resume", metavar="PATH", help="continue the run saved in this checkpoint")
     run.add_argument("--metrics", metavar="PATH", help="write a CSV row per epoch: " + ", ".join(METRICS))
@@ -215,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, parallel: processes.OneProcess) -> int:
     started = time.perf_counter()
+    device = _device(args.device)
     if args.backend is not None:
         backend.set_backend(args.backend)
     checkpoint = _read_checkpoint(args.resume) if args.resume else None
@@ -234,6 +237,7 @@ def _run(args: argparse.Namespace, parallel: processes.OneProcess) -> int:
     classes = int(train_y.max()) + 1
     with fail_on(ValueError):
         model = build_model(recipe["model"], recipe["norm"], recipe["dropout"], train_x.shape[1:], classes)
+    model.to(device)
     with fail_on(ValueError):
         loader = data.DataLoader(
             (train_x, train_y), batch_size=recipe["batch_size"], shuffle=True, **parallel.loader_options(recipe["seed"])
@@ -264,7 +268,7 @@ def _run(args: argparse.Namespace, parallel: processes.OneProcess) -> int:
         parallel.start_epoch(loader, recipe["seed"], epoch)
         try:
             after_step = scheduler.step if per_step else None
-            stats = loop.train_epoch(trained, loader, optimizer, penalty, after_step, progress)
+            stats = loop.train_epoch(trained, loader, optimizer, penalty, after_step, progress, device)
         finally:
             if progress is not None:
                 progress.close()
@@ -273,7 +277,7 @@ def _run(args: argparse.Namespace, parallel: processes.OneProcess) -> int:
             scheduler.step()
         if not parallel.main:
             continue
-        test_accuracy = loop.accuracy(model, test_x, test_y)
+        test_accuracy = loop.accuracy(model, test_x, test_y, device)
         row = {
             "epoch": epoch,
             "lr": lr,
@@ -311,10 +315,19 @@ def _run(args: argparse.Namespace, parallel: processes.OneProcess) -> int:
         return 0
     if args.plot and plt is not None and history:
         _write_plot(plt, args.plot, history)
-    final = loop.accuracy(model, test_x, test_y)
+    final = loop.accuracy(model, test_x, test_y, device)
     print(f"test accuracy: {final:.4f}")
     print(f"wall time: {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def _device(name: str) -> Device:
+    """The device of `--device`, checked before anything else runs: a bad name, or a GPU that cannot be used here
+    (no CuPy, no CUDA driver, no such device), is one line."""
+    try:
+        return resolve(Device(name))
+    except (ValueError, RuntimeError) as error:
+        raise UsageError(f"--device {name}: {error}") from error
 
 
 def _bar(epoch: int, epochs: int, batches: int):

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..devices import check_same
 from ..ops.cross_entropy import CrossEntropy
 from ..tensor import Tensor
 from ._arguments import check_choice
@@ -39,6 +40,8 @@ def _weighted_mean(total: Tensor, weight_sum) -> Tensor:
 
 def _class_targets(input: Tensor, target) -> tuple[Tensor, np.ndarray]:
     """Move the class axis of (N, C, d1, ...) input last and flatten: (M, C) scores, (M,) targets."""
+    if isinstance(target, Tensor):
+        check_same((input, target))
     target = target.data if isinstance(target, Tensor) else input.xp.asarray(target)
     if target.dtype.kind not in "iu":
         raise TypeError(f"target must hold integer class indices, got dtype {target.dtype}")

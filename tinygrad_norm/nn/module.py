@@ -8,9 +8,8 @@ keys and `repr` follow torch.nn.Module, so a torch checkpoint loads by name.
 Hooks (forward pre-hooks, forward hooks, full backward hooks) have torch's signatures and handles; see
 module_hooks.py.
 
-Differences from torch: `state_dict()` values are numpy arrays, copied (a snapshot, where torch
-returns views that follow later training); there are no global hooks nor state-dict hooks, and `to()` casts to a
-dtype (the one device is "cpu").
+Differences from torch: `state_dict()` values are numpy arrays in host memory, copied (a snapshot, where torch
+returns views that follow later training, on the model's device); there are no global hooks nor state-dict hooks.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import no_grad
-from ..dtypes import parse_to_args
+from ..devices import CPU, Device, copy_to, parse_to_args
 from ..tensor import Tensor
 from .module_hooks import HookMethods
 from .state_dict import IncompatibleKeys, convert
@@ -258,23 +257,35 @@ class Module(HookMethods):
         fn(self)
         return self
 
-    # ---- dtype -----------------------------------------------------------------------------------
+    # ---- dtype and device ------------------------------------------------------------------------
 
-    def to(self, *args: Any, device: Any = None, dtype: Any = None) -> Module:
-        """torch's `to(dtype)`, `to(device)`, `to(device, dtype)`: cast floating-point parameters, their
-        gradients and floating-point buffers to `dtype`, in place (the Parameter objects stay the same, so an
-        optimizer holding them still works). The one device is "cpu"."""
-        dtype = parse_to_args(*args, device=device, dtype=dtype)
-        if dtype is None:
-            return self
-        if dtype.kind not in "fc":
+    def to(self, *args: Any, device: Any = None, dtype: Any = None, non_blocking: bool = False) -> Module:
+        """torch's `to(dtype)`, `to(device)`, `to(device, dtype)`, `to(tensor)`: move every parameter, its
+        gradient and every buffer to `device` and cast the floating-point ones to `dtype`, in place (the
+        Parameter objects stay the same, so an optimizer holding them still works). `non_blocking` changes
+        nothing."""
+        device, dtype = parse_to_args(*args, device=device, dtype=dtype)
+        if dtype is not None and dtype.kind not in "fc":
             raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
+        if device is None and dtype is None:
+            return self
         for tensor in [*self.parameters(), *self.buffers()]:
-            if tensor.dtype.kind in "fc":
-                tensor.data = tensor.data.astype(dtype)
-                if tensor.grad is not None:
-                    tensor.grad.data = tensor.grad.data.astype(dtype)
+            cast = dtype if tensor.dtype.kind in "fc" else None
+            tensor.data = copy_to(tensor.data, device, cast, copy=False)
+            if tensor.grad is not None:
+                tensor.grad.data = copy_to(tensor.grad.data, device, cast, copy=False)
         return self
+
+    def cuda(self, device: Device | str | int | None = None) -> Module:
+        """Move every parameter and buffer to a GPU (default: the current one), in place; returns self."""
+        device = Device("cuda") if device is None else Device(device)
+        if device.type != "cuda":
+            raise ValueError(f"cuda(): device must be a CUDA device, got {str(device)!r}")
+        return self.to(device)
+
+    def cpu(self) -> Module:
+        """Move every parameter and buffer to host memory, in place; returns self."""
+        return self.to(CPU)
 
     def float(self) -> Module:
         return self.to(np.float32)
@@ -299,9 +310,9 @@ class Module(HookMethods):
         return state
 
     def state_dict(self, keep_vars: bool = False) -> dict[str, Any]:
-        """Parameters and persistent buffers by dotted name, as numpy array copies (the tensors
-        themselves with `keep_vars=True`)."""
-        return {key: t if keep_vars else t.numpy().copy() for key, t in self._state_tensors().items()}
+        """Parameters and persistent buffers by dotted name, as numpy array copies in host memory, from any
+        device (the tensors themselves with `keep_vars=True`)."""
+        return {key: t if keep_vars else copy_to(t.data, CPU) for key, t in self._state_tensors().items()}
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy `state_dict`'s values into this module's parameters and buffers, cast to their dtypes.
@@ -333,7 +344,7 @@ class Module(HookMethods):
         with no_grad():
             for key, array in arrays.items():
                 target = targets[key]
-                target.copy_(Tensor._from_array(target.xp.asarray(array), False))
+                target.copy_(Tensor._from_array(array, False))  # copy_ moves it to the target's device
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing --------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..devices import check_same
 from ..ops.norm import BatchNorm, RowNorm
 from ..ops.sync_norm import SyncBatchNorm
 from ..tensor import Tensor
@@ -120,6 +121,8 @@ def _batch_norm(input, running_mean, running_var, weight, bias, batch_stats, mom
     for name, buffer in (("running_mean", running_mean), ("running_var", running_var)):
         if buffer is not None and buffer.shape != (view[1],):
             raise ValueError(f"batch_norm: {name} should hold {view[1]} elements, got shape {buffer.shape}")
+        if buffer is not None:
+            check_same((input, buffer))  # the buffers are updated in place, outside the op's own check
     if batch_stats and not sync and view[0] * view[2] == 0:  # no values: no statistics to fold into the running ones
         running_mean = running_var = None
     affine, flags = _affine_args(weight, bias)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..devices import CPU, copy_to
 from ..tensor import Tensor
 from .module import Module, Parameter
 
@@ -29,7 +30,7 @@ def _norm_except_dim(v: Tensor, dim: int | None) -> Tensor:
 
 
 def _check_nonzero(norm: Tensor, name: str, dim: int | None) -> None:
-    zero = (norm.numpy() == 0).reshape(-1).nonzero()[0]
+    zero = (copy_to(norm.data, CPU, copy=False) == 0).reshape(-1).nonzero()[0]
     if zero.size:
         where = "all of it" if dim is None else f"indices {zero.tolist()} along dim {dim}"
         raise ValueError(f"weight_norm: {name}_v has zero norm at {where}; its direction, and so {name}, is undefined")
