@@ -11,7 +11,7 @@ if importlib.util.find_spec(f"{__name__}.kernels") is None:
         "or `pip install .` and run from another folder."
     )
 
-from . import backend, data, nn, optim  # noqa: E402
+from . import autograd, backend, data, nn, optim  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .backend import get_backend_name, set_backend, use_backend  # noqa: E402
 from .creation import (  # noqa: E402
@@ -45,7 +45,7 @@ from .dtypes import (  # noqa: E402
     int64,
     uint8,
 )
-from .gradcheck import GradcheckError, gradcheck  # noqa: E402
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
 from .random import manual_seed  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .tensor import Tensor, where  # noqa: E402
@@ -65,6 +65,7 @@ __all__ = [
     "Tensor",
     "arange",
     "as_tensor",
+    "autograd",
     "backend",
     "cat",
     "complex128",
@@ -81,6 +82,7 @@ __all__ = [
     "full_like",
     "get_backend_name",
     "gradcheck",
+    "gradgradcheck",
     "int16",
     "int32",
     "int64",

@@ -1,125 +1,27 @@
-"""The tape: differentiable ops as `Function` nodes, grad mode, version checks, and reverse-mode `backward`.
+"""The tape's nodes and torch.autograd's entry points: differentiable ops as `Function` nodes, `backward` and
+`grad`.
 
-Every op that runs with grad mode on and an input that requires grad becomes a node: it keeps its
+Every op that runs with grad mode on (grad_mode.py) and an input that requires grad becomes a node: it keeps its
 inputs, the nodes that produced them (its edges, fixed when it runs), what its backward needs, and its
 position on the tape (a counter that grows as ops run). The output tensor owns its node, so dropping the
-output frees the graph; nothing global grows. `backward` gathers the nodes the output depends on and runs
-them from the newest position down, each exactly once, so a node sees the full gradient of its output
-before passing it on.
+output frees the graph; nothing global grows. The backward pass (engine.py) gathers the nodes the output depends
+on and runs them from the newest position down, each exactly once, so a node sees the full gradient of its
+output before passing it on.
 
-Grad mode is per thread, as in torch: `no_grad` in one thread leaves every other thread recording, and
-a new thread starts with grad enabled.
-
-Version checks: an in-place op bumps its tensor's version counter (see tensor_inplace.py). A node notes
-the versions of the inputs (and output) whose values its backward reads, and its backward refuses to run
-once one of them has changed, since it would compute with the new values.
+Higher-order gradients: with `create_graph=True` every node's backward is itself recorded, as Tensor ops, so the
+gradients it gives can be differentiated again. Each gradient rule is still written once: the node is replayed
+on Tensors (see `Function` and tensor_namespace.py), or for a kernel op its `composed` formula is differentiated.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import itertools
-import threading
 from typing import Any
 
-_tape_position = itertools.count()
+from .engine import _accumulate_grad, _tape_position, _tensor_namespace, _version_of, run_backward
+from .grad_mode import _grad_mode, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
-
-class _ThreadGradMode(threading.local):
-    enabled = True  # a class attribute: every thread, also one started later, begins with grad enabled
-
-
-_grad_mode = _ThreadGradMode()
-
-
-def is_grad_enabled() -> bool:
-    """Whether ops in the current thread are recorded."""
-    return _grad_mode.enabled
-
-
-class _GradMode(contextlib.AbstractContextManager):
-    """Sets the current thread's grad mode inside a `with` block or a decorated function, and restores it."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.previous: list[bool] = []  # a stack: the same object may be entered again before it exits
-
-    def __enter__(self):
-        self.previous.append(_grad_mode.enabled)
-        _grad_mode.enabled = self.enabled
-
-    def __exit__(self, *exc):
-        _grad_mode.enabled = self.previous.pop()
-
-    def __call__(self, func):
-        """Decorate `func`; each call enters a fresh object, so calls in several threads never share a stack."""
-
-        @functools.wraps(func)
-        def with_grad_mode(*args, **kwargs):
-            with _GradMode(self.enabled):
-                return func(*args, **kwargs)
-
-        return with_grad_mode
-
-
-def _grad_mode_for(enabled: bool, func):
-    """A `_GradMode`, or `func` decorated with one when used bare as `@no_grad` (as torch allows)."""
-    mode = _GradMode(enabled)
-    return mode if func is None else mode(func)
-
-
-def no_grad(func=None):
-    """Ops inside record nothing on the tape (as `torch.no_grad`), in the current thread."""
-    return _grad_mode_for(False, func)
-
-
-def enable_grad(func=None):
-    """Ops inside are recorded again, even within `no_grad` (as `torch.enable_grad`)."""
-    return _grad_mode_for(True, func)
-
-
-class set_grad_enabled(_GradMode):  # noqa: N801  (torch's name; a class, usable as a function)
-    """`set_grad_enabled(False)` turns recording off for the current thread at once; used in a `with` block
-    or as a decorator it restores the previous mode afterwards (as torch)."""
-
-    def __init__(self, mode: bool):
-        if not isinstance(mode, bool):
-            raise TypeError(f"set_grad_enabled: mode must be a bool, got {type(mode).__name__}")
-        super().__init__(mode)
-        self.previous.append(_grad_mode.enabled)
-        _grad_mode.enabled = mode
-
-    def __enter__(self):  # the mode was set by the constructor
-        pass
-
-    def __call__(self, func):
-        _grad_mode.enabled = self.previous.pop()  # as a decorator it sets the mode only inside calls
-        return super().__call__(func)
-
-
-_last_change_position = -1  # the tape position of the newest in-place change: older nodes need a version check
-
-
-class VersionCounter:
-    """How many in-place ops changed an array; tensors that share the array (views, `detach()`) share one."""
-
-    __slots__ = ("value",)
-
-    def __init__(self) -> None:
-        self.value = 0
-
-    def bump(self) -> None:
-        """Count one in-place change, and mark its place on the tape."""
-        global _last_change_position
-        self.value += 1
-        # a racing thread may store an older position: that only makes backward check more nodes
-        _last_change_position = next(_tape_position)
-
-
-def _version_of(tensor) -> int:
-    counter = tensor._version_counter
-    return 0 if counter is None else counter.value
+__all__ = ["Function", "backward", "enable_grad", "grad", "is_grad_enabled", "no_grad", "set_grad_enabled"]
 
 
 class Function:
@@ -134,11 +36,25 @@ class Function:
     whether `backward` reads the output. Their versions are noted when the op runs and checked before
     `backward` runs. `is_view` marks ops whose output may share the input's array (and then its version
     counter).
+
+    Higher-order gradients: a graph backward (create_graph) replays the node: a fresh instance runs the same
+    `forward` and `backward` on Tensors, with `self.xp` the Tensor namespace (tensor_namespace.py: numpy's names
+    made of differentiable Tensor ops), so what forward saves is on the tape and what backward returns can be
+    differentiated again. Op code therefore uses only operators, indexing, `.shape`, `.ndim`, `.dtype`,
+    `.reshape`, `.astype`, `.sum(axis=, keepdims=)` and `self.xp.<numpy name>(...)`: no array method whose Tensor
+    meaning differs (`.max(axis)`, `.transpose(axes)`, `.copy()`), no writes into arrays. Math without a numpy
+    name (erf, a scatter-add) is an op of its own, run with `self.call(Op, ...)`. Masks and integer indices may
+    stay constants. A `linear` op (its backward reads only constants that forward saved: shapes, indices,
+    masks) is not replayed: its backward runs on Tensors with the node's own saved values. An op whose forward is
+    a kernel call defines `composed(*inputs, **kwargs) -> Tensor` instead: the same function written with Tensor
+    ops, reading what the node saved (never drawing or updating anything); its graph backward is the gradient
+    of `composed`.
     """
 
     saved_inputs: tuple[int, ...] | None = None
     saves_output = False
     is_view = False
+    linear = False
     saved_versions: tuple[int, ...] = ()  # per input, its version when the op ran (unless saved_inputs is ())
 
     position: int
@@ -167,7 +83,7 @@ class Function:
         if cls.is_view:
             out._share_versions(inputs[0])
         if requires_grad:
-            fn.inputs, fn.needs_input_grad = inputs, needs_input_grad
+            fn.inputs, fn.kwargs, fn.needs_input_grad = inputs, kwargs, needs_input_grad
             fn.parents = tuple([t._ctx for t in inputs])  # fixed now: a later in-place op gives a tensor a new node
             if cls.saved_inputs != ():
                 fn.saved_versions = tuple([_version_of(t) for t in inputs])
@@ -177,6 +93,15 @@ class Function:
             fn.position = next(_tape_position)
             out._ctx = fn
         return out
+
+    def call(self, op: type[Function], *args: Any, **kwargs: Any) -> Any:
+        """Run `op` inside this op's forward or backward: its forward on arrays, or, in a replay on Tensors,
+        recorded on the tape like any op."""
+        if self.xp is _tensor_namespace():
+            return op.apply(*args, **kwargs)
+        inner = op()
+        inner.xp = self.xp
+        return inner.forward(*args, **kwargs)
 
     def check_versions(self) -> None:
         """Raise torch's error when a value that `backward` reads was changed in place after this op ran."""
@@ -232,77 +157,91 @@ class AccumulateGrad:
         return f"<AccumulateGrad of a leaf of shape {self.variable.shape}>"
 
 
-def _graph_nodes(root: Function) -> list[Function]:
-    """Every node the root depends on, newest tape position first."""
-    seen: dict[int, Function] = {}
-    stack = [root]
-    while stack:
-        fn = stack.pop()
-        if id(fn) in seen:
-            continue
-        if fn.released:
-            raise RuntimeError(
-                "Trying to backward through the graph a second time: its saved values were freed by the first "
-                "backward. Pass retain_graph=True to the first backward() to keep them."
-            )
-        seen[id(fn)] = fn
-        stack.extend(parent for parent in fn.parents if parent is not None)
-    return sorted(seen.values(), key=lambda fn: fn.position, reverse=True)
+# ---- torch.autograd's functions -----------------------------------------------------------------------------
 
 
-def _accumulate_grad(tensor, grad, owned: bool = False) -> None:
-    """Add into `tensor.grad` in place. The first gradient becomes `.grad` as it is when `owned` (see
-    `_owned_by_one_leaf`), else a copy is stored."""
-    if tensor.grad is None:
-        owned = owned and grad.dtype == tensor.dtype and getattr(grad.flags, "writeable", True)
-        tensor.grad = tensor._from_array(grad if owned else tensor.xp.array(grad, dtype=tensor.dtype), False)
-    else:
-        tensor.grad._data += grad
+def _as_tuple(tensors) -> tuple:
+    return tuple(tensors) if isinstance(tensors, list | tuple) else (tensors,)
 
 
-def _owned_by_one_leaf(input_grad, input_grads: tuple, grad, xp) -> bool:
-    """Whether a leaf may keep `input_grad` as its `.grad` without a copy (as torch's AccumulateGrad steals a
-    fresh gradient). Saving the copy matters: for a large weight it is a pass over memory in every backward.
+@functools.cache
+def _tensor_class():
+    from .tensor import Tensor  # on first use: Tensor is built on this module
 
-    A backward returns fresh arrays or views of its incoming `grad` (see `Function`). A view of `grad` shows
-    memory that others hold (the caller's array, a retained `.grad`, another input's gradient), and an array
-    returned for two inputs would be one `.grad` for two leaves; accumulating into either in place would change
-    the other. So only a fresh array, returned once, is owned."""
-    return not xp.may_share_memory(input_grad, grad) and sum(g is input_grad for g in input_grads) == 1
+    return Tensor
 
 
-def run_backward(root, grad, retain_graph: bool = False) -> None:
-    """Send `grad` (an array shaped like `root`) back through the tape into leaf `.grad`s. Without
-    `retain_graph` every node the root depends on is released afterwards, also one that received no gradient."""
-    if root._ctx is None:
-        _accumulate_grad(root, grad)
+def _root_gradients(outputs: tuple, grad_outputs, create_graph: bool) -> list:
+    """One starting gradient per output: an array, or a Tensor with create_graph (it may require grad itself).
+    None means ones, for an output with one element (as torch)."""
+    tensor = _tensor_class()
+    grad_outputs = (None,) * len(outputs) if grad_outputs is None else _as_tuple(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"got {len(grad_outputs)} gradients for {len(outputs)} outputs")
+    grads = []
+    for i, (output, grad) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(output, tensor):
+            raise TypeError(f"outputs must be Tensors, got {type(output).__name__} at position {i}")
+        if not output.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        if grad is None:
+            if output._data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs; output {i} has shape {output.shape}. "
+                    "Pass a gradient of the output's shape."
+                )
+            data = output.xp.ones_like(output._data)
+        else:
+            data = grad._data if isinstance(grad, tensor) else output.xp.asarray(grad, dtype=output.dtype)
+            if data.shape != output.shape:
+                raise ValueError(f"gradient {i} has shape {data.shape}, expected the output's shape {output.shape}")
+        if create_graph:
+            data = grad if isinstance(grad, tensor) else tensor._from_array(data, False)
+        grads.append(data)
+    return grads
+
+
+def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None):
+    """Accumulate the gradients of `tensors` (weighted by `grad_tensors`) into the `.grad` of the leaves, or of
+    `inputs` only when given, as `torch.autograd.backward`. With `create_graph` the backward is recorded on the
+    tape, so `.grad` can be differentiated again; `retain_graph` defaults to `create_graph`."""
+    tensors = _as_tuple(tensors)
+    grads = _root_gradients(tensors, grad_tensors, create_graph)
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    if inputs is None:
+        run_backward(list(tensors), grads, retain_graph, create_graph)
         return
-    grads = {id(root._ctx): grad}
-    retained = {id(root._ctx): root} if root._retains_grad else {}
-    nodes = _graph_nodes(root._ctx)
-    for fn in nodes:  # before any gradient lands anywhere, so a refused backward changes nothing
-        if fn.position < _last_change_position and (fn.saved_versions or fn.saves_output):
-            fn.check_versions()
-    for fn in nodes:
-        grad = grads.pop(id(fn), None)
-        if grad is None:  # no path from root carries a gradient here (e.g. an input without grad)
-            if not retain_graph:
-                fn.release()
-            continue
-        if id(fn) in retained:
-            _accumulate_grad(retained.pop(id(fn)), grad)
-        input_grads = fn.backward(grad)
-        if not isinstance(input_grads, tuple):
-            input_grads = (input_grads,)
-        for tensor, parent, input_grad, needed in zip(fn.inputs, fn.parents, input_grads, fn.needs_input_grad):
-            if not needed or input_grad is None:
-                continue
-            if parent is None:
-                _accumulate_grad(tensor, input_grad, _owned_by_one_leaf(input_grad, input_grads, grad, fn.xp))
-                continue
-            key = id(parent)
-            grads[key] = grads[key] + input_grad if key in grads else input_grad
-            if tensor._retains_grad and tensor._ctx is parent:
-                retained[key] = tensor
-        if not retain_graph:
-            fn.release()
+    inputs = _as_tuple(inputs)
+    for tensor, grad in zip(inputs, run_backward(list(tensors), grads, retain_graph, create_graph, inputs)):
+        if grad is not None:
+            _accumulate_grad(tensor, grad, create_graph=create_graph)
+
+
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple:
+    """The gradients of `outputs` (weighted by `grad_outputs`) with respect to `inputs`, returned, not
+    accumulated into `.grad` (as `torch.autograd.grad`). With `create_graph` they are recorded on the tape and
+    can be differentiated again; `retain_graph` defaults to `create_graph`. An input the outputs do not depend
+    on raises, unless `allow_unused`, which gives None for it."""
+    outputs, inputs = _as_tuple(outputs), _as_tuple(inputs)
+    for tensor in inputs:
+        if not getattr(tensor, "requires_grad", False):
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    grads = _root_gradients(outputs, grad_outputs, create_graph)
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    results = run_backward(list(outputs), grads, retain_graph, create_graph, inputs)
+    if not allow_unused and any(g is None for g in results):
+        raise RuntimeError(
+            "One of the differentiated Tensors appears to not have been used in the graph. "
+            "Set allow_unused=True if this is the desired behavior."
+        )
+    if create_graph:
+        return tuple(None if g is None else g.astype(t.dtype) for t, g in zip(inputs, results))
+    # copied: a backward may return the caller's gradient, or one array for two inputs
+    return tuple(None if g is None else t._from_array(t.xp.array(g, t.dtype), False) for t, g in zip(inputs, results))

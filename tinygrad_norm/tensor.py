@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from . import autograd
+from . import autograd, engine
 from .dtypes import as_dtype, check_grad_dtype, check_numeric, parse_to_args, promote
 from .ops.elementwise import GELU, Abs, Add, Cast, Clip, Exp, LeakyReLU, Log, Mul, Neg, Pow, Sigmoid, Sqrt, Tanh, Where
 from .ops.matmul import MatMul
 from .ops.movement import Clone
+from .shapes import Size
 from .tensor_inplace import InPlaceMethods
 from .tensor_reduce import ReductionMethods
 from .tensor_shape import ShapeMethods
@@ -28,19 +29,6 @@ from .tensor_shape import ShapeMethods
 def array_module(array) -> Any:
     """numpy for numpy arrays, cupy for CuPy arrays."""
     return sys.modules["cupy"] if type(array).__module__.startswith("cupy") else np
-
-
-class _Size(int):
-    """Element count that is also callable like torch's `Tensor.size()`: `t.size == t.numel()`,
-    `t.size() == t.shape`, `t.size(d) == t.shape[d]`."""
-
-    def __new__(cls, shape: tuple[int, ...]):
-        self = super().__new__(cls, int(np.prod(shape, dtype=np.int64)))
-        self.shape = shape
-        return self
-
-    def __call__(self, dim: int | None = None):
-        return self.shape if dim is None else self.shape[dim]
 
 
 class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
@@ -81,7 +69,7 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
         self.grad: Tensor | None = None
         self._ctx: autograd.Function | None = None
         self._retains_grad = False
-        self._version_counter: autograd.VersionCounter | None = None  # made by the first in-place op or view
+        self._version_counter: engine.VersionCounter | None = None  # made by the first in-place op or view
         self._base: Tensor | None = None  # the tensor whose array this one views
 
     @staticmethod
@@ -133,8 +121,8 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
         return self._data.ndim
 
     @property
-    def size(self) -> _Size:
-        return _Size(self._data.shape)
+    def size(self) -> Size:
+        return Size(self._data.shape)
 
     def numel(self) -> int:
         return self._data.size
@@ -244,22 +232,13 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
 
     # ---- autograd ------------------------------------------------------------------------------
 
-    def backward(self, grad: Tensor | Any = None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) · grad into every leaf's `.grad` that requires grad."""
-        if not self.requires_grad:
-            raise RuntimeError("backward() on a tensor that does not require grad and has no graph")
-        if grad is None:
-            if self._data.size != 1:
-                raise RuntimeError(
-                    f"backward() without `grad` needs a scalar output; this one has shape {self.shape}. "
-                    "Pass grad= a tensor of the output's shape."
-                )
-            grad_data = self.xp.ones_like(self._data)
-        else:
-            grad_data = grad.data if isinstance(grad, Tensor) else self.xp.asarray(grad, dtype=self.dtype)
-            if grad_data.shape != self.shape:
-                raise ValueError(f"backward(): grad has shape {grad_data.shape}, expected {self.shape}")
-        autograd.run_backward(self, grad_data, retain_graph)
+    def backward(
+        self, gradient: Tensor | Any = None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None
+    ) -> None:
+        """Accumulate d(self)/d(leaf) · gradient into every leaf's `.grad` that requires grad (only into the
+        `.grad` of `inputs` when given). With `create_graph` the backward is recorded, so `.grad` can be
+        differentiated again; `retain_graph` defaults to `create_graph` (as torch)."""
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs)
 
     # ---- binary operators ----------------------------------------------------------------------
 
