@@ -8,11 +8,10 @@ forward+backward times (above 1: numba is faster). The backward computes every g
 convolution), on every backend. The shapes are those of a small CNN (1 -> 16 and 16 -> 32 channels at 28x28 and
 14x14, batch 64, each followed by a 2x2 max pool) and of a wider layer (64 -> 64 channels at 32x32, batch 32).
 
-Numba and torch each bring an OpenMP runtime, so torch is timed in a block of its own after a pause. Numba's and
-OpenBLAS's thread pools share the cores: run it also with OMP_WAIT_POLICY=PASSIVE to see what their spinning costs.
-``--threads N`` runs Numba, BLAS and torch on N threads (default 2); with 1, a busy neighbour process on a 2-core
-machine barely moves the numbers, while a parallel kernel waits for the scheduler's time slice whenever one of its
-threads lands on the busy core.
+Numba and torch each bring an OpenMP runtime, so torch is timed in a block of its own after a pause.
+``--threads N`` runs Numba, BLAS (``tinygrad_norm.set_num_threads``) and torch on N threads (default 2); with 1, a
+busy neighbour process on a 2-core machine barely moves the numbers, while a parallel kernel waits for the
+scheduler's time slice whenever one of its threads lands on the busy core.
 """
 
 import argparse
@@ -23,8 +22,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 from roofline import THREADS, median_ms
-from threadpoolctl import threadpool_limits
 from tinygrad_norm.kernels import cpu, reference
+
+import tinygrad_norm
 
 PADDING = ((1, 1), (1, 1))
 
@@ -127,8 +127,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=THREADS, help="threads of Numba, BLAS and torch")
     threads = parser.parse_args().threads
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    threadpool_limits(threads)
+    tinygrad_norm.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     load = os.getloadavg()[0]
     rows = {}
     for case in CASES:
@@ -146,9 +145,7 @@ def main():
         for case in CASES:
             forward, both = torch_calls(torch, case, *make_data(case))
             rows[case, "torch"] = (median_ms(forward), median_ms(both))
-    policy = os.environ.get("OMP_WAIT_POLICY", "unset")
-    print(f"float32, medians in ms, {threads} thread(s); OMP_WAIT_POLICY {policy}; load average {load:.1f} at the "
-          f"start\n")
+    print(f"float32, medians in ms, {threads} thread(s); load average {load:.1f} at the start\n")
     header = (f"{'op':<22}{'x shape':<14}{'numba fwd':>10}{'fwd+bwd':>9}{'numpy fwd':>10}{'fwd+bwd':>9}"
               f"{'torch fwd':>10}{'fwd+bwd':>9}{'numpy/numba':>12}{'torch/numba':>12}")
     print(header)

@@ -36,6 +36,8 @@ import numpy as np
 from numba import njit, prange
 from tinygrad_norm.kernels import cpu, reference
 
+import tinygrad_norm
+
 THREADS = 2
 EPS = 1e-5
 DROPOUT_P = 0.1
@@ -283,7 +285,7 @@ def report_compile(cold, warm):
 
 
 def main():
-    numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))
+    tinygrad_norm.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))
     load = os.getloadavg()[0]
     copy_before = copy_bandwidth_gbs()
     rows = measure()

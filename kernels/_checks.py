@@ -127,6 +127,35 @@ def channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, d
     _grad_outputs(x, dx, dweight, dbias)
 
 
+def channel_norm_moments(x, mean, m2):
+    N, C, S = _input("x", x, "(N, C, S)")
+    _outputs(np.float64, (C,), mean=mean, m2=m2)
+
+
+def channel_norm_combine(counts, means, m2s, eps, mean, rstd, var_unbiased):
+    P, C = _input("means", means, "(P, C)")
+    _inputs(np.float64, (P, C), means=means, m2s=m2s)
+    _inputs(np.float64, (P,), counts=counts)
+    _outputs(np.float64, (C,), mean=mean, rstd=rstd, var_unbiased=var_unbiased)
+
+
+def channel_norm_grad_sums(dy, x, mean, rstd, sum_dy, sum_dy_xhat):
+    N, C, S = _input("x", x, "(N, C, S)")
+    _inputs(x.dtype, x.shape, dy=dy)
+    _inputs(np.float64, (C,), mean=mean, rstd=rstd)
+    _outputs(np.float64, (C,), sum_dy=sum_dy, sum_dy_xhat=sum_dy_xhat)
+
+
+def channel_norm_input_grad(dy, x, mean, rstd, weight, sum_dy, sum_dy_xhat, count, dx):
+    N, C, S = _input("x", x, "(N, C, S)")
+    _inputs(x.dtype, x.shape, dy=dy)
+    _inputs(np.float64, (C,), mean=mean, rstd=rstd, sum_dy=sum_dy, sum_dy_xhat=sum_dy_xhat)
+    _inputs(x.dtype, (C,), optional=True, weight=weight)
+    if isinstance(count, bool) or not isinstance(count, (int, float, np.integer, np.floating)) or not count >= N * S:
+        raise ValueError(f"count must be a number of elements per channel, at least this x's {N * S}, got {count!r}")
+    _outputs(x.dtype, x.shape, dx=dx)
+
+
 def dropout_key(p, seed, offset):
     """Returns (p, seed, offset) as a float in [0, 1] and ints in [0, 2^64): numpy scalars become Python numbers."""
     if not isinstance(p, (int, float, np.integer, np.floating)) or not 0.0 <= p <= 1.0:  # nan fails too

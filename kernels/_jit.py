@@ -10,7 +10,8 @@ Thread safety. Any kernel may be called from several Python threads at once. Num
 layers run parallel kernels from several threads side by side; its ``workqueue`` layer (the one left when neither
 is installed, or chosen by ``NUMBA_THREADING_LAYER``) aborts the process when two threads launch parallel kernels
 at once. So until the first launch shows which layer Numba chose, and for good when it is ``workqueue``, the parallel
-kernels run one at a time behind one lock. The layer and the thread counts are left as Numba and the user set them.
+kernels run one at a time behind one lock. How the threads wait and how many BLAS uses is ``_threads.py``'s policy,
+applied when it is imported, below.
 """
 
 import functools
@@ -18,7 +19,7 @@ import threading
 
 import numba
 
-from . import _numba_cache
+from . import _numba_cache, _threads  # noqa: F401  (_threads: the thread policy, applied on import)
 
 OPTIONS = dict(error_model="numpy")
 _launch_lock = threading.Lock()

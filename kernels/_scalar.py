@@ -67,3 +67,45 @@ def input_grad(dy, w, term2, x_centered, rstd, rstd2_term3, batch_stats):
     if not batch_stats:
         return rstd * (dy * w)
     return rstd * (dy * w - term2) - x_centered * rstd2_term3
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# statistics of a set of elements (a row, a channel), and of the union of several (SyncBatchNorm)
+
+
+@njit()
+def stats_from_m2(count, m2, eps):
+    """(rstd, var_unbiased) of a set of ``count`` elements whose squared deviations from their mean sum to ``m2``:
+    rstd = 1 / sqrt(m2 / count + eps), var_unbiased = m2 / (count - 1), nan for fewer than 2 elements.
+
+    An empty set gives nan (0 / 0). rstd is inf where var + eps == 0 (eps = 0 on constant elements), written
+    out because the CUDA simulator's Python floats raise on 1 / 0.
+    """
+    var_eps = m2 / count + eps
+    rstd = 1.0 / math.sqrt(var_eps) if var_eps != 0.0 else math.inf
+    return rstd, (m2 / (count - 1) if count > 1 else math.nan)
+
+
+@njit()
+def combine_moments(count_a, mean_a, m2_a, count_b, mean_b, m2_b):
+    """(count, mean, M2) of the union of two sets of elements, from each set's count, mean and M2 = sum (x - mean)^2.
+
+    Chan, Golub & LeVeque (1979): with delta = mean_b - mean_a and count = count_a + count_b,
+    mean = mean_a + delta * count_b / count and M2 = M2_a + M2_b + delta^2 * count_a * count_b / count. Every term
+    of M2 is non-negative, so nothing cancels, unlike sum x^2 - count * mean^2. An empty set leaves the other as it is
+    (its mean, 0 / 0, is never read).
+    """
+    if count_b == 0:
+        return count_a, mean_a, m2_a
+    if count_a == 0:
+        return count_b, mean_b, m2_b
+    count = count_a + count_b
+    delta = mean_b - mean_a
+    return count, mean_a + delta * (count_b / count), m2_a + m2_b + delta * delta * (count_a / count * count_b)
+
+
+@njit()
+def channel_grad_terms(w, sum_dy, sum_dy_xhat, count):
+    """(term2, term3) of a channel's input gradient (``input_grad``) from its sums of dy and dy * x_hat over
+    ``count`` elements: term2 = mean(dx_hat) = w * sum_dy / count, term3 = mean(dx_hat * x_hat)."""
+    return w * sum_dy / count, w * sum_dy_xhat / count

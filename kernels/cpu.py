@@ -23,8 +23,18 @@ from numba import prange
 
 from . import _checks
 from ._jit import njit
-from ._scalar import channel_param, input_grad, is_kept, keep_threshold, splitmix64
+from ._scalar import (
+    channel_grad_terms,
+    channel_param,
+    combine_moments,
+    input_grad,
+    is_kept,
+    keep_threshold,
+    splitmix64,
+    stats_from_m2,
+)
 from .cpu_conv import *  # noqa: F403  (convolution and pooling: cpu_conv.__all__)
+from .cpu_loss import cross_entropy_backward, cross_entropy_forward  # noqa: F401  (cross-entropy)
 from .cpu_optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401  (optimizer updates)
 
 MAX_CHUNKS = 32  # row chunks of a two-stage reduction: at most this many ...
@@ -202,22 +212,40 @@ def _row_norm_backward(dy, x, mean, rstd, weight, has_weight, groups, center, dx
 # channel norm, S > 1 (BatchNorm2d/3d): one task per channel, its N runs of S positions
 
 
+@njit()
+def _channel_grad_sums(dy, x, mean, rstd):
+    """(sum dy, sum dy * x_hat) over one channel's runs; dy, x (N, S)."""
+    sum_dy = 0.0
+    sum_dy_xhat = 0.0
+    for n in range(x.shape[0]):
+        run_dy, run_dy_xhat = _grad_sums(dy[n], x[n], mean, rstd)
+        sum_dy += run_dy
+        sum_dy_xhat += run_dy_xhat
+    return sum_dy, sum_dy_xhat
+
+
+@njit()
+def _channel_input_grad(dy, x, mean, rstd, w, sum_dy, sum_dy_xhat, count, batch_stats, dx):
+    """dx over one channel's runs from its sums of dy and dy * x_hat over ``count`` elements; dy, x, dx (N, S)."""
+    term2, term3 = channel_grad_terms(w, sum_dy, sum_dy_xhat, count)
+    for n in range(x.shape[0]):
+        _input_grad_run(dy[n], x[n], mean, rstd, w, term2, term3, batch_stats, dx[n])
+
+
 @njit(parallel=True)
-def _channel_stats_runs(x, eps, mean, rstd, var_unbiased):
-    """x (N, C, S) -> mean, rstd, var_unbiased (C,) by two passes per channel."""
+def _channel_moments_runs(x, mean, m2):
+    """x (N, C, S) -> mean, m2 = sum (x - mean)^2 (C,) by two passes per channel."""
     N, C, S = x.shape
-    count = N * S
     for c in prange(C):
         total = 0.0
         for n in range(N):
             total += _sum(x[n, c])
-        ch_mean = total / count
+        ch_mean = total / (N * S)
         sq_dev = 0.0
         for n in range(N):
             sq_dev += _sum_sq_dev(x[n, c], ch_mean)
         mean[c] = ch_mean
-        rstd[c] = 1.0 / np.sqrt(sq_dev / count + eps)
-        var_unbiased[c] = sq_dev / (count - 1) if count > 1 else np.nan
+        m2[c] = sq_dev
 
 
 @njit(parallel=True)
@@ -232,23 +260,30 @@ def _channel_apply_runs(x, mean, rstd, weight, bias, has_weight, has_bias, y):
 
 @njit(parallel=True)
 def _channel_backward_runs(dy, x, mean, rstd, weight, has_weight, batch_stats, dx, dweight, dbias):
-    """dy, x, dx (N, C, S); dweight, dbias (C,) float64 out."""
+    """dy, x, dx (N, C, S); dweight, dbias (C,) float64 out. Both passes of a channel in one task, so its second
+    pass finds the channel's runs still in cache."""
     N, C, S = x.shape
-    count = N * S
     for c in prange(C):
-        sum_dy = 0.0
-        sum_dy_xhat = 0.0
-        for n in range(N):
-            run_dy, run_dy_xhat = _grad_sums(dy[n, c], x[n, c], mean[c], rstd[c])
-            sum_dy += run_dy
-            sum_dy_xhat += run_dy_xhat
+        sum_dy, sum_dy_xhat = _channel_grad_sums(dy[:, c], x[:, c], mean[c], rstd[c])
         dweight[c] = sum_dy_xhat
         dbias[c] = sum_dy
         w = channel_param(weight, has_weight, c, 1.0)
-        term2 = w * sum_dy / count  # mean(dx_hat)
-        term3 = w * sum_dy_xhat / count  # mean(dx_hat * x_hat)
-        for n in range(N):
-            _input_grad_run(dy[n, c], x[n, c], mean[c], rstd[c], w, term2, term3, batch_stats, dx[n, c])
+        _channel_input_grad(dy[:, c], x[:, c], mean[c], rstd[c], w, sum_dy, sum_dy_xhat, N * S, batch_stats, dx[:, c])
+
+
+@njit(parallel=True)
+def _channel_grad_sums_runs(dy, x, mean, rstd, sum_dy, sum_dy_xhat):
+    """dy, x (N, C, S) -> sum_dy, sum_dy_xhat (C,) float64."""
+    for c in prange(x.shape[1]):
+        sum_dy[c], sum_dy_xhat[c] = _channel_grad_sums(dy[:, c], x[:, c], mean[c], rstd[c])
+
+
+@njit(parallel=True)
+def _channel_input_grad_runs(dy, x, mean, rstd, weight, has_weight, sum_dy, sum_dy_xhat, count, dx):
+    """dy, x, dx (N, C, S): dx from given sums over ``count`` elements per channel."""
+    for c in prange(x.shape[1]):
+        w = channel_param(weight, has_weight, c, 1.0)
+        _channel_input_grad(dy[:, c], x[:, c], mean[c], rstd[c], w, sum_dy[c], sum_dy_xhat[c], count, True, dx[:, c])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -256,8 +291,8 @@ def _channel_backward_runs(dy, x, mean, rstd, weight, has_weight, batch_stats, d
 
 
 @njit(parallel=True)
-def _column_stats(x, eps, mean, rstd, var_unbiased):
-    """x (N, C) -> mean, rstd, var_unbiased (C,): two passes, each a two-stage column reduction."""
+def _column_moments(x, mean, m2):
+    """x (N, C) -> mean, m2 = sum (x - mean)^2 (C,): two passes, each a two-stage column reduction."""
     N, C = x.shape
     n_chunks = _n_chunks(N)
     sum_part = np.empty((n_chunks, C))  # per chunk: sum x
@@ -276,11 +311,7 @@ def _column_stats(x, eps, mean, rstd, var_unbiased):
             for c in range(C):
                 dev = x[n, c] - mean[c]
                 sq_dev_part[chunk, c] += dev * dev
-    var = np.empty(C)  # biased
-    _sum_chunks(sq_dev_part, 1.0 / N, var)
-    for c in range(C):
-        rstd[c] = 1.0 / np.sqrt(var[c] + eps)
-        var_unbiased[c] = var[c] * N / (N - 1) if N > 1 else np.nan
+    _sum_chunks(sq_dev_part, 1.0, m2)
 
 
 @njit(parallel=True)
@@ -294,32 +325,60 @@ def _column_apply(x, mean, rstd, weight, bias, has_weight, has_bias, y):
 
 
 @njit(parallel=True)
-def _column_backward(dy, x, mean, rstd, weight, has_weight, batch_stats, dx, dweight, dbias):
-    """dy, x, dx (N, C); dweight, dbias (C,) float64 out."""
+def _column_grad_sums(dy, x, mean, rstd, sum_dy, sum_dy_xhat):
+    """dy, x (N, C) -> sum_dy, sum_dy_xhat (C,) float64, a two-stage column reduction."""
     N, C = x.shape
     n_chunks = _n_chunks(N)
-    dweight_part = np.empty((n_chunks, C))
-    dbias_part = np.empty((n_chunks, C))
+    sum_dy_part = np.empty((n_chunks, C))
+    sum_dy_xhat_part = np.empty((n_chunks, C))
     for chunk in prange(n_chunks):
         start, stop = _chunk_rows(N, n_chunks, chunk)
-        dweight_part[chunk] = 0.0
-        dbias_part[chunk] = 0.0
+        sum_dy_part[chunk] = 0.0
+        sum_dy_xhat_part[chunk] = 0.0
         for n in range(start, stop):
             for c in range(C):
-                dweight_part[chunk, c] += dy[n, c] * ((x[n, c] - mean[c]) * rstd[c])
-                dbias_part[chunk, c] += dy[n, c]
-    _sum_chunks(dweight_part, 1.0, dweight)
-    _sum_chunks(dbias_part, 1.0, dbias)
+                sum_dy_xhat_part[chunk, c] += dy[n, c] * ((x[n, c] - mean[c]) * rstd[c])
+                sum_dy_part[chunk, c] += dy[n, c]
+    _sum_chunks(sum_dy_part, 1.0, sum_dy)
+    _sum_chunks(sum_dy_xhat_part, 1.0, sum_dy_xhat)
+
+
+@njit(parallel=True)
+def _column_input_grad(dy, x, mean, rstd, weight, has_weight, sum_dy, sum_dy_xhat, count, batch_stats, dx):
+    """dy, x, dx (N, C): dx from the sums of dy and dy * x_hat over ``count`` elements per channel."""
+    N, C = x.shape
     w, term2, rstd2_term3 = np.empty(C), np.empty(C), np.empty(C)  # per channel
     for c in range(C):
         w[c] = channel_param(weight, has_weight, c, 1.0)
-        term2[c] = w[c] * dbias[c] / N  # mean(dx_hat)
-        term3 = w[c] * dweight[c] / N  # mean(dx_hat * x_hat)
+        term2[c], term3 = channel_grad_terms(w[c], sum_dy[c], sum_dy_xhat[c], count)
         rstd2_term3[c] = rstd[c] * rstd[c] * term3
     for n in prange(N):
         for c in range(C):
             x_centered = x[n, c] - mean[c]
             dx[n, c] = input_grad(dy[n, c], w[c], term2[c], x_centered, rstd[c], rstd2_term3[c], batch_stats)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# channel statistics from moments, and the moments of several shares combined (SyncBatchNorm)
+
+
+@njit()
+def _channel_stats(count, m2, eps, rstd, var_unbiased):
+    """rstd, var_unbiased (C,) of channels of ``count`` elements with squared deviations m2 (C,)."""
+    for c in range(m2.size):
+        rstd[c], var_unbiased[c] = stats_from_m2(count, m2[c], eps)
+
+
+@njit()
+def _combine_shares(counts, means, m2s, eps, mean, rstd, var_unbiased):
+    """counts (P,), means, m2s (P, C) -> mean, rstd, var_unbiased (C,), the shares combined in order."""
+    P, C = means.shape
+    for c in range(C):
+        count, ch_mean, ch_m2 = 0.0, np.nan, 0.0
+        for p in range(P):
+            count, ch_mean, ch_m2 = combine_moments(count, ch_mean, ch_m2, counts[p], means[p, c], m2s[p, c])
+        mean[c] = ch_mean
+        rstd[c], var_unbiased[c] = stats_from_m2(count, ch_m2, eps)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -410,14 +469,21 @@ def row_norm_backward(dy, x, mean, rstd, weight, groups: int, center: bool, dx, 
     _copy_affine_grads(dweight64, dbias64, dweight, dbias)
 
 
+def _moments(x, mean, m2):
+    """Per-channel mean and M2 of a C-contiguous x (N, C, S), by layout."""
+    if x.shape[2] == 1:
+        _column_moments(_as_columns(x), mean, m2)
+    else:
+        _channel_moments_runs(x, mean, m2)
+
+
 def channel_norm_forward(x, weight, bias, eps: float, y, mean, rstd, var_unbiased) -> None:
     """x (N, C, S) -> y (N, C, S); batch statistics mean, rstd, var_unbiased (C,) float64."""
     _checks.channel_norm_forward(x, weight, bias, eps, y, mean, rstd, var_unbiased)
     x = np.ascontiguousarray(x)
-    if x.shape[2] == 1:
-        _column_stats(_as_columns(x), float(eps), mean, rstd, var_unbiased)
-    else:
-        _channel_stats_runs(x, float(eps), mean, rstd, var_unbiased)
+    m2 = np.empty(x.shape[1])
+    _moments(x, mean, m2)
+    _channel_stats(x.shape[0] * x.shape[2], m2, float(eps), rstd, var_unbiased)
     channel_norm_apply(x, mean, rstd, weight, bias, y)
 
 
@@ -441,11 +507,50 @@ def channel_norm_backward(dy, x, mean, rstd, weight, batch_stats: bool, dx, dwei
     C = x.shape[1]
     dweight64, dbias64 = np.empty(C), np.empty(C)
     if x.shape[2] == 1:
-        _column_backward(_as_columns(dy), _as_columns(x), mean, rstd, weight, has_weight, bool(batch_stats),
-                         _as_columns(dx), dweight64, dbias64)
+        dy_columns, x_columns = _as_columns(dy), _as_columns(x)
+        _column_grad_sums(dy_columns, x_columns, mean, rstd, dbias64, dweight64)
+        _column_input_grad(dy_columns, x_columns, mean, rstd, weight, has_weight, dbias64, dweight64, x.shape[0],
+                           bool(batch_stats), _as_columns(dx))
     else:
         _channel_backward_runs(dy, x, mean, rstd, weight, has_weight, bool(batch_stats), dx, dweight64, dbias64)
     _copy_affine_grads(dweight64, dbias64, dweight, dbias)
+
+
+def channel_norm_moments(x, mean, m2) -> None:
+    """x (N, C, S) -> this share's per-channel mean and M2 = sum (x - mean)^2 (C,) float64."""
+    _checks.channel_norm_moments(x, mean, m2)
+    _moments(np.ascontiguousarray(x), mean, m2)
+
+
+def channel_norm_combine(counts, means, m2s, eps: float, mean, rstd, var_unbiased) -> None:
+    """Per-share counts (P,) and means, M2 (P, C) float64 -> the batch's mean, rstd, var_unbiased (C,) float64."""
+    _checks.channel_norm_combine(counts, means, m2s, eps, mean, rstd, var_unbiased)
+    counts, means, m2s = (np.ascontiguousarray(a) for a in (counts, means, m2s))
+    _combine_shares(counts, means, m2s, float(eps), mean, rstd, var_unbiased)
+
+
+def channel_norm_grad_sums(dy, x, mean, rstd, sum_dy, sum_dy_xhat) -> None:
+    """dy, x (N, C, S) and the batch's mean, rstd -> this share's sums of dy and dy * x_hat (C,) float64."""
+    _checks.channel_norm_grad_sums(dy, x, mean, rstd, sum_dy, sum_dy_xhat)
+    x, dy, mean, rstd = np.ascontiguousarray(x), np.ascontiguousarray(dy), _flat(mean), _flat(rstd)
+    if x.shape[2] == 1:
+        _column_grad_sums(_as_columns(dy), _as_columns(x), mean, rstd, sum_dy, sum_dy_xhat)
+    else:
+        _channel_grad_sums_runs(dy, x, mean, rstd, sum_dy, sum_dy_xhat)
+
+
+def channel_norm_input_grad(dy, x, mean, rstd, weight, sum_dy, sum_dy_xhat, count, dx) -> None:
+    """dy, x (N, C, S) -> dx (N, C, S) from the batch's statistics and its sums of dy and dy * x_hat (C,) over
+    ``count`` elements per channel."""
+    _checks.channel_norm_input_grad(dy, x, mean, rstd, weight, sum_dy, sum_dy_xhat, count, dx)
+    x, dy = np.ascontiguousarray(x), np.ascontiguousarray(dy)
+    mean, rstd, sum_dy, sum_dy_xhat = (_flat(a) for a in (mean, rstd, sum_dy, sum_dy_xhat))
+    weight, has_weight = _optional(weight, x.dtype)
+    if x.shape[2] == 1:
+        _column_input_grad(_as_columns(dy), _as_columns(x), mean, rstd, weight, has_weight, sum_dy, sum_dy_xhat,
+                           float(count), True, _as_columns(dx))
+    else:
+        _channel_input_grad_runs(dy, x, mean, rstd, weight, has_weight, sum_dy, sum_dy_xhat, float(count), dx)
 
 
 def _masked_scale(x, p, seed, offset, y):

@@ -32,6 +32,14 @@ dx = rstd * dx_hat. Note rstd multiplies, it does not divide, and the bias gradi
 Row norms (LayerNorm, RMSNorm, GroupNorm, InstanceNorm) take x as (B, C, S) and normalize each of the B * groups
 rows ``x[b, g*C/G:(g+1)*C/G, :]``. BatchNorm takes x as (N, C, S) and normalizes each channel over N and S.
 
+BatchNorm over several processes (SyncBatchNorm), each holding a share of the batch, splits both passes in two.
+Forward: each share's count, mean and M2 = sum (x - mean)^2 per channel (``channel_norm_moments``) are combined
+into the batch's statistics by Chan et al.'s formula (``channel_norm_combine``), and every share is normalized with
+them (``channel_norm_apply``). Backward: terms 2 and 3 are means over the whole batch, so each share sums dy and
+dy * x_hat per channel (``channel_norm_grad_sums``), the sums are added across processes, and each share takes
+dx = rstd * (dx_hat - weight * sum(dy) / n - x_hat * weight * sum(dy * x_hat) / n) from the totals
+(``channel_norm_input_grad``), n being the batch's count per channel.
+
 Dropout
 -------
 Row r of x (R, S) is kept when u_r >= p, u_r being the splitmix64 output number ``offset + r`` of a generator
@@ -48,6 +56,7 @@ import numpy as np
 
 from . import _checks, _scalar
 from .reference_conv import *  # noqa: F403  (convolution and pooling: reference_conv.__all__)
+from .reference_loss import cross_entropy_backward, cross_entropy_forward  # noqa: F401  (cross-entropy)
 from .reference_optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401  (optimizer updates)
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -156,6 +165,53 @@ def channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, d
     x_hat = (x.astype(np.float64) - mean.reshape(1, -1, 1)) * ch_rstd
     dx_hat = _affine_vjp(dy.astype(np.float64), x_hat, weight, 1, dweight, dbias)
     dx[...] = _normalize_vjp(dx_hat, x_hat, ch_rstd, (0, 2), center=True) if batch_stats else ch_rstd * dx_hat
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# channel norm over several processes (SyncBatchNorm): each process holds a share of the batch
+
+
+def channel_norm_moments(x, mean, m2):
+    """x (N, C, S) -> this share's per-channel mean and M2 = sum (x - mean)^2 (C,) float64."""
+    _checks.channel_norm_moments(x, mean, m2)
+    x64 = x.astype(np.float64)
+    mean[...] = x64.mean(axis=(0, 2))
+    m2[...] = ((x64 - mean.reshape(1, -1, 1)) ** 2).sum(axis=(0, 2))
+
+
+def channel_norm_combine(counts, means, m2s, eps, mean, rstd, var_unbiased):
+    """Per-share counts (P,) and means, M2 (P, C) -> the whole batch's mean, rstd, var_unbiased (C,) float64.
+
+    The shares are combined in order by Chan et al.'s formula (``_scalar.combine_moments``), which adds no
+    cancellation; empty shares count for nothing.
+    """
+    _checks.channel_norm_combine(counts, means, m2s, eps, mean, rstd, var_unbiased)
+    count, total_mean, total_m2 = 0.0, np.full(means.shape[1], np.nan), np.zeros(means.shape[1])
+    for share_count, share_mean, share_m2 in zip(counts, means, m2s):
+        count, total_mean, total_m2 = _scalar.combine_moments.py_func(count, total_mean, total_m2, share_count,
+                                                                       share_mean, share_m2)
+    mean[...] = total_mean
+    rstd[...] = 1.0 / np.sqrt(total_m2 / count + eps)
+    var_unbiased[...] = total_m2 / (count - 1) if count > 1 else np.nan
+
+
+def channel_norm_grad_sums(dy, x, mean, rstd, sum_dy, sum_dy_xhat):
+    """dy, x (N, C, S) and the whole batch's mean, rstd -> this share's sums of dy and dy * x_hat (C,) float64."""
+    _checks.channel_norm_grad_sums(dy, x, mean, rstd, sum_dy, sum_dy_xhat)
+    x_hat = (x.astype(np.float64) - mean.reshape(1, -1, 1)) * rstd.reshape(1, -1, 1)
+    _affine_vjp(dy.astype(np.float64), x_hat, None, 1, sum_dy_xhat, sum_dy)
+
+
+def channel_norm_input_grad(dy, x, mean, rstd, weight, sum_dy, sum_dy_xhat, count, dx):
+    """dx (N, C, S) of this share, from the whole batch's statistics and its sums of dy and dy * x_hat over
+    ``count`` elements per channel: dx = rstd * (dx_hat - w * sum_dy / count - x_hat * w * sum_dy_xhat / count)."""
+    _checks.channel_norm_input_grad(dy, x, mean, rstd, weight, sum_dy, sum_dy_xhat, count, dx)
+    ch_rstd = rstd.reshape(1, -1, 1)
+    x_hat = (x.astype(np.float64) - mean.reshape(1, -1, 1)) * ch_rstd
+    w = np.ones(x.shape[1]) if weight is None else weight.astype(np.float64)
+    term2 = (w * sum_dy / count).reshape(1, -1, 1)
+    term3 = (w * sum_dy_xhat / count).reshape(1, -1, 1)
+    dx[...] = ch_rstd * (_affine(dy.astype(np.float64), weight, None, 1) - term2 - x_hat * term3)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -102,6 +102,20 @@ def test_matmul(a_shape, b_shape):
     _check(lambda a, b: a @ b, (a_shape, b_shape), positive=False)
 
 
+LINEAR_X_SHAPES = [(3,), (2, 3), (2, 2, 3), (0, 3)]  # x (*, in) for W (4, in)
+
+
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
+@pytest.mark.parametrize("x_shape", LINEAR_X_SHAPES, ids=str)
+def test_linear(x_shape, bias):
+    shapes = (x_shape, (4, 3), (4,)) if bias else (x_shape, (4, 3))
+    _check(functional.linear, shapes, positive=False)
+
+
+def test_linear_with_a_1d_weight():
+    _check(functional.linear, ((2, 3), (3,)), positive=False)
+
+
 # ---- reductions and the softmax family ------------------------------------------------------
 
 REDUCTIONS = {

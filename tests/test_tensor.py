@@ -469,5 +469,5 @@ def test_to_takes_torch_call_forms():
     assert x.to("float64").dtype == np.float64
     assert x.to("cpu:0", np.float16).dtype == np.float16
     assert x.to(device="cpu", dtype="float64").dtype == np.float64
-    with pytest.raises(ValueError, match="device must be 'cpu'"):
-        x.to("cuda")
+    with pytest.raises(ValueError, match="device must be 'cpu', 'cuda' or 'cuda:N'"):
+        x.to("gpu")

@@ -11,7 +11,7 @@ if importlib.util.find_spec(f"{__name__}.kernels") is None:
         "or `pip install .` and run from another folder."
     )
 
-from . import autograd, backend, data, nn, optim  # noqa: E402
+from . import autograd, backend, cuda, data, nn, optim, viz  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .backend import get_backend_name, set_backend, use_backend  # noqa: E402
 from .creation import (  # noqa: E402
@@ -19,6 +19,7 @@ from .creation import (  # noqa: E402
     as_tensor,
     empty,
     empty_like,
+    from_dlpack,
     from_numpy,
     full,
     full_like,
@@ -32,6 +33,7 @@ from .creation import (  # noqa: E402
     zeros,
     zeros_like,
 )
+from .devices import Device  # noqa: E402
 from .dtypes import (  # noqa: E402
     bool_,
     complex64,
@@ -46,10 +48,13 @@ from .dtypes import (  # noqa: E402
     uint8,
 )
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
+from .kernels._threads import get_num_threads, set_num_threads  # noqa: E402
 from .random import manual_seed  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .tensor import Tensor, where  # noqa: E402
 from .tensor_shape import cat, stack  # noqa: E402
+
+device = Device  # torch's name for the class of devices: tn.device("cuda:1")
 
 # torch's other names for the same dtypes; they are attributes of the package (`tn.float`), left out of
 # __all__ so that `from tinygrad_norm import *` does not shadow the builtins bool, float and int
@@ -61,26 +66,31 @@ cfloat, cdouble = complex64, complex128
 __version__ = "0.1.0"
 
 __all__ = [
+    "Device",
     "GradcheckError",
     "Tensor",
     "arange",
-    "as_tensor",
     "autograd",
+    "as_tensor",
     "backend",
     "cat",
     "complex128",
     "complex64",
+    "cuda",
     "data",
+    "device",
     "empty",
     "empty_like",
     "enable_grad",
     "float16",
     "float32",
     "float64",
+    "from_dlpack",
     "from_numpy",
     "full",
     "full_like",
     "get_backend_name",
+    "get_num_threads",
     "gradcheck",
     "gradgradcheck",
     "int16",
@@ -102,10 +112,12 @@ __all__ = [
     "save",
     "set_backend",
     "set_grad_enabled",
+    "set_num_threads",
     "stack",
     "tensor",
     "uint8",
     "use_backend",
+    "viz",
     "where",
     "zeros",
     "zeros_like",

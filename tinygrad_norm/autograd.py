@@ -16,12 +16,43 @@ on Tensors (see `Function` and tensor_namespace.py), or for a kernel op its `com
 from __future__ import annotations
 
 import functools
+from time import perf_counter
 from typing import Any
 
-from .engine import _accumulate_grad, _tape_position, _tensor_namespace, _version_of, run_backward
-from .grad_mode import _grad_mode, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+import numpy as np
 
-__all__ = ["Function", "backward", "enable_grad", "grad", "is_grad_enabled", "no_grad", "set_grad_enabled"]
+from .devices import array_module, check_same
+from .engine import (
+    Watcher,
+    _accumulate_grad,
+    _tape_position,
+    _tensor_namespace,
+    _version_of,
+    _watchers,
+    grad_hooks_of,
+    graph_nodes,
+    run_backward,
+    watching,
+)
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled, thread_grad_mode
+
+__all__ = [
+    "Function",
+    "Watcher",
+    "backward",
+    "detect_anomaly",
+    "enable_grad",
+    "grad",
+    "grad_hooks_of",
+    "graph_nodes",
+    "is_grad_enabled",
+    "no_grad",
+    "run_backward",
+    "set_grad_enabled",
+    "tape",
+    "trace",
+    "watching",
+]
 
 
 class Function:
@@ -62,6 +93,7 @@ class Function:
     parents: tuple
     needs_input_grad: tuple[bool, ...]
     released = False
+    grad_hooks: dict | None = None  # by handle id: the hooks of the tensor this node made (see add_grad_hook)
 
     def forward(self, *arrays: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
@@ -72,12 +104,20 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **kwargs):
         """Run the op on tensors and, when grad mode is on and an input requires grad, record it."""
+        arrays = [t._data for t in inputs]
+        if len(arrays) > 1 and (type(arrays[0]) is not np.ndarray or type(arrays[1]) is not np.ndarray or arrays[2:]):
+            check_same(inputs)
         fn = cls()
-        fn.xp = inputs[0].xp
-        data = fn.forward(*[t._data for t in inputs], **kwargs)
-        if not data.ndim:  # numpy turns 0-d results into scalars; a tensor's data stays an array
-            data = fn.xp.asarray(data)
-        needs_input_grad = tuple([t.requires_grad for t in inputs]) if _grad_mode.enabled else ()
+        fn.xp = np if type(arrays[0]) is np.ndarray else array_module(arrays[0])
+        start = perf_counter() if _watchers else 0.0
+        if fn.xp is np:
+            data = fn.forward(*arrays, **kwargs)
+        else:
+            with arrays[0].device:  # CuPy allocates on its current GPU: make it the inputs' one
+                data = fn.forward(*arrays, **kwargs)
+        if isinstance(data, np.generic):  # numpy turns 0-d results into scalars; a tensor's data stays an array
+            data = np.asarray(data)
+        needs_input_grad = tuple([t.requires_grad for t in inputs]) if thread_grad_mode.enabled else ()
         requires_grad = True in needs_input_grad
         out = inputs[0]._from_array(data, requires_grad)  # a plain Tensor, also for a subclass input
         if cls.is_view:
@@ -92,6 +132,10 @@ class Function:
                 fn.output_version = fn.output_counter.value
             fn.position = next(_tape_position)
             out._ctx = fn
+        if _watchers:
+            seconds = perf_counter() - start
+            for watcher in _watchers:
+                watcher.forward(fn, inputs, out, seconds)
         return out
 
     def call(self, op: type[Function], *args: Any, **kwargs: Any) -> Any:
@@ -108,7 +152,7 @@ class Function:
         for i in range(len(self.inputs)) if self.saved_inputs is None else self.saved_inputs:
             tensor, expected = self.inputs[i], self.saved_versions[i]
             if _version_of(tensor) != expected:
-                which = f" [{tensor.dtype} tensor of shape {tensor.shape}], which is input {i} of"
+                which = f" [{tensor.dtype} tensor of shape {tensor.shape}], which is input {i % len(self.inputs)} of"
                 self._version_error(which, tensor._version, expected)
         if self.saves_output and self.output_counter.value != self.output_version:
             self._version_error(" its output, output 0 of", self.output_counter.value, self.output_version)
@@ -192,6 +236,8 @@ def _root_gradients(outputs: tuple, grad_outputs, create_graph: bool) -> list:
                 )
             data = output.xp.ones_like(output._data)
         else:
+            if isinstance(grad, tensor):
+                check_same((output, grad))
             data = grad._data if isinstance(grad, tensor) else output.xp.asarray(grad, dtype=output.dtype)
             if data.shape != output.shape:
                 raise ValueError(f"gradient {i} has shape {data.shape}, expected the output's shape {output.shape}")
@@ -201,18 +247,25 @@ def _root_gradients(outputs: tuple, grad_outputs, create_graph: bool) -> list:
     return grads
 
 
+def _run(outputs: tuple, grad_outputs, retain_graph: bool | None, create_graph: bool, inputs=None):
+    """run_backward from `outputs`, with torch's defaults; a graph backward records even under no_grad."""
+    grads = _root_gradients(outputs, grad_outputs, create_graph)
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    if not create_graph:
+        return run_backward(outputs, grads, retain_graph, False, inputs)
+    with enable_grad():
+        return run_backward(outputs, grads, retain_graph, True, inputs)
+
+
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None):
     """Accumulate the gradients of `tensors` (weighted by `grad_tensors`) into the `.grad` of the leaves, or of
     `inputs` only when given, as `torch.autograd.backward`. With `create_graph` the backward is recorded on the
     tape, so `.grad` can be differentiated again; `retain_graph` defaults to `create_graph`."""
-    tensors = _as_tuple(tensors)
-    grads = _root_gradients(tensors, grad_tensors, create_graph)
-    retain_graph = create_graph if retain_graph is None else retain_graph
     if inputs is None:
-        run_backward(list(tensors), grads, retain_graph, create_graph)
+        _run(_as_tuple(tensors), grad_tensors, retain_graph, create_graph)
         return
     inputs = _as_tuple(inputs)
-    for tensor, grad in zip(inputs, run_backward(list(tensors), grads, retain_graph, create_graph, inputs)):
+    for tensor, grad in zip(inputs, _run(_as_tuple(tensors), grad_tensors, retain_graph, create_graph, inputs)):
         if grad is not None:
             _accumulate_grad(tensor, grad, create_graph=create_graph)
 
@@ -229,13 +282,11 @@ def grad(
     accumulated into `.grad` (as `torch.autograd.grad`). With `create_graph` they are recorded on the tape and
     can be differentiated again; `retain_graph` defaults to `create_graph`. An input the outputs do not depend
     on raises, unless `allow_unused`, which gives None for it."""
-    outputs, inputs = _as_tuple(outputs), _as_tuple(inputs)
+    inputs = _as_tuple(inputs)
     for tensor in inputs:
         if not getattr(tensor, "requires_grad", False):
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    grads = _root_gradients(outputs, grad_outputs, create_graph)
-    retain_graph = create_graph if retain_graph is None else retain_graph
-    results = run_backward(list(outputs), grads, retain_graph, create_graph, inputs)
+    results = _run(_as_tuple(outputs), grad_outputs, retain_graph, create_graph, inputs)
     if not allow_unused and any(g is None for g in results):
         raise RuntimeError(
             "One of the differentiated Tensors appears to not have been used in the graph. "
@@ -245,3 +296,9 @@ def grad(
         return tuple(None if g is None else g.astype(t.dtype) for t, g in zip(inputs, results))
     # copied: a backward may return the caller's gradient, or one array for two inputs
     return tuple(None if g is None else t._from_array(t.xp.array(g, t.dtype), False) for t, g in zip(inputs, results))
+
+
+# The tools that read the tape import this module, so they are imported once it is complete.
+from .anomaly import detect_anomaly  # noqa: E402
+from .trace import trace  # noqa: E402
+from .viz import tape  # noqa: E402

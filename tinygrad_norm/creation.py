@@ -1,111 +1,141 @@
 """Tensor constructors with torch's names: `tensor`, `zeros`, `ones`, `full`, `randn`, `rand`, `arange`, their
-`*_like` forms, and `from_numpy`/`as_tensor`, which share a numpy array instead of copying it.
-Float tensors default to float32; random ones draw from the framework's generator (`manual_seed`)."""
+`*_like` forms, and `from_numpy`, `from_dlpack` and `as_tensor`, which share an array instead of copying it.
+Float tensors default to float32; random ones draw from the framework's generator (`manual_seed`) in host memory,
+so a seed gives the same values on every device. `device=` ("cpu", "cuda", "cuda:N") places the result; the
+`*_like` forms default to their input's device."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from . import cuda
+from .devices import Device, array_module, copy_to, resolve
 from .dtypes import as_dtype, check_numeric
 from .random import generator
 from .shapes import size_args
 from .tensor import Tensor
 
+DeviceLike = Device | str | int | None
 
-def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+def _on(device: DeviceLike, make: Callable[[Any], Any]):
+    """`make(xp)` on `device`: with numpy for the CPU (and None), with CuPy and that GPU current for a GPU."""
+    if device is None or Device(device).type == "cpu":
+        return make(np)
+    module = cuda.cupy()
+    with module.cuda.Device(resolve(Device(device)).index):
+        return make(module)
+
+
+def _drawn(draws: np.ndarray, dtype: np.dtype, device: DeviceLike):
+    return copy_to(draws, None if device is None else Device(device), dtype, copy=False)
+
+
+def tensor(data, requires_grad: bool = False, dtype=None, device: DeviceLike = None) -> Tensor:
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
 def _float_dtype(dtype) -> np.dtype:
     return as_dtype(dtype) or np.dtype(np.float32)
 
 
-def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor._from_array(np.zeros(size_args(shape), _float_dtype(dtype)), requires_grad)
+def zeros(*shape, dtype=None, device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
+    shape, dtype = size_args(shape), _float_dtype(dtype)
+    return Tensor._from_array(_on(device, lambda xp: xp.zeros(shape, dtype)), requires_grad)
 
 
-def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor._from_array(np.ones(size_args(shape), _float_dtype(dtype)), requires_grad)
+def ones(*shape, dtype=None, device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
+    shape, dtype = size_args(shape), _float_dtype(dtype)
+    return Tensor._from_array(_on(device, lambda xp: xp.ones(shape, dtype)), requires_grad)
 
 
-def empty(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+def empty(*shape, dtype=None, device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
     """Uninitialized values (whatever the memory held)."""
-    return Tensor._from_array(np.empty(size_args(shape), _float_dtype(dtype)), requires_grad)
+    shape, dtype = size_args(shape), _float_dtype(dtype)
+    return Tensor._from_array(_on(device, lambda xp: xp.empty(shape, dtype)), requires_grad)
 
 
-def full(shape, fill_value: float, dtype=None, requires_grad: bool = False) -> Tensor:
+def full(shape, fill_value: float, dtype=None, device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
     """The dtype defaults to the fill value's: float32 for a float, int64 for an int, bool (as torch.full)."""
-    dtype = as_dtype(dtype) or Tensor(fill_value).dtype
-    return Tensor._from_array(np.full(size_args((shape,)), fill_value, dtype), requires_grad)
+    shape, dtype = size_args((shape,)), as_dtype(dtype) or Tensor(fill_value).dtype
+    return Tensor._from_array(_on(device, lambda xp: xp.full(shape, fill_value, dtype)), requires_grad)
 
 
-def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    data = generator().standard_normal(size_args(shape)).astype(_float_dtype(dtype))
-    return Tensor._from_array(data, requires_grad)
+def randn(*shape, dtype=None, device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
+    draws = generator().standard_normal(size_args(shape))
+    return Tensor._from_array(_drawn(draws, _float_dtype(dtype), device), requires_grad)
 
 
-def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    data = generator().random(size_args(shape)).astype(_float_dtype(dtype))
-    return Tensor._from_array(data, requires_grad)
+def rand(*shape, dtype=None, device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
+    draws = generator().random(size_args(shape))
+    return Tensor._from_array(_drawn(draws, _float_dtype(dtype), device), requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+def arange(start, end=None, step=1, dtype=None, device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
     """Integers give an int64 tensor, any float argument a float32 one (as torch.arange)."""
     if end is None:
         start, end = 0, start
     data = np.arange(start, end, step)
     if dtype is not None or data.dtype.kind == "f":
         data = data.astype(_float_dtype(dtype))
-    return Tensor._from_array(data, requires_grad)
+    return Tensor._from_array(_drawn(data, data.dtype, device), requires_grad)
 
 
-# ---- shaped like another tensor: its shape, and its dtype unless `dtype` is given ----------------------
+# ---- shaped like another tensor: its shape, device and dtype unless `dtype` or `device` is given -----------------
 
 
-def _like(input: Tensor, dtype, name: str) -> tuple[tuple[int, ...], np.dtype]:
+def _like(input: Tensor, dtype, device: DeviceLike, name: str) -> tuple[tuple[int, ...], np.dtype, DeviceLike]:
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(input).__name__}")
-    return input.shape, as_dtype(dtype) or input.dtype
+    return input.shape, as_dtype(dtype) or input.dtype, input.device if device is None else device
 
 
-def zeros_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor._from_array(np.zeros(*_like(input, dtype, "zeros_like")), requires_grad)
+def zeros_like(input: Tensor, dtype=None, device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _like(input, dtype, device, "zeros_like")
+    return Tensor._from_array(_on(device, lambda xp: xp.zeros(shape, dtype)), requires_grad)
 
 
-def ones_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor._from_array(np.ones(*_like(input, dtype, "ones_like")), requires_grad)
+def ones_like(input: Tensor, dtype=None, device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _like(input, dtype, device, "ones_like")
+    return Tensor._from_array(_on(device, lambda xp: xp.ones(shape, dtype)), requires_grad)
 
 
-def empty_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor._from_array(np.empty(*_like(input, dtype, "empty_like")), requires_grad)
+def empty_like(input: Tensor, dtype=None, device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _like(input, dtype, device, "empty_like")
+    return Tensor._from_array(_on(device, lambda xp: xp.empty(shape, dtype)), requires_grad)
 
 
-def full_like(input: Tensor, fill_value: float, dtype=None, requires_grad: bool = False) -> Tensor:
+def full_like(
+    input: Tensor, fill_value: float, dtype=None, device: DeviceLike = None, requires_grad: bool = False
+) -> Tensor:
     """`fill_value` in the input's dtype (as torch: full_like of an int64 tensor with 2.7 holds 2)."""
-    shape, dtype = _like(input, dtype, "full_like")
-    return Tensor._from_array(np.full(shape, fill_value, dtype), requires_grad)
+    shape, dtype, device = _like(input, dtype, device, "full_like")
+    return Tensor._from_array(_on(device, lambda xp: xp.full(shape, fill_value, dtype)), requires_grad)
 
 
-def _random_like(input: Tensor, dtype, name: str) -> tuple[tuple[int, ...], np.dtype]:
-    shape, dtype = _like(input, dtype, name)
+def _random_like(input: Tensor, dtype, device: DeviceLike, name: str) -> tuple[tuple[int, ...], np.dtype, DeviceLike]:
+    shape, dtype, device = _like(input, dtype, device, name)
     if dtype.kind != "f":
         raise TypeError(f"{name}() draws floating point values, got dtype {dtype}")
-    return shape, dtype
+    return shape, dtype, device
 
 
-def randn_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    shape, dtype = _random_like(input, dtype, "randn_like")
-    return Tensor._from_array(generator().standard_normal(shape).astype(dtype), requires_grad)
+def randn_like(input: Tensor, dtype=None, device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _random_like(input, dtype, device, "randn_like")
+    return Tensor._from_array(_drawn(generator().standard_normal(shape), dtype, device), requires_grad)
 
 
-def rand_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    shape, dtype = _random_like(input, dtype, "rand_like")
-    return Tensor._from_array(generator().random(shape).astype(dtype), requires_grad)
+def rand_like(input: Tensor, dtype=None, device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
+    shape, dtype, device = _random_like(input, dtype, device, "rand_like")
+    return Tensor._from_array(_drawn(generator().random(shape), dtype, device), requires_grad)
 
 
-# ---- sharing a numpy array ---------------------------------------------------------------------------
+# ---- sharing an array ----------------------------------------------------------------------------------------
+
+DLPACK_CPU, DLPACK_CUDA = 1, 2  # DLPack's device types kDLCPU and kDLCUDA
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -116,12 +146,35 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._from_array(array, False)
 
 
-def as_tensor(data: Any, dtype=None) -> Tensor:
-    """`data` as a tensor without copying when it can: a Tensor of that dtype is returned as it is, a numpy
-    array of that dtype is shared (as from_numpy); anything else is converted as `tensor(data, dtype=dtype)`."""
+def from_dlpack(ext: Any) -> Tensor:
+    """A tensor on the memory of `ext`, anything with `__dlpack__` (a numpy or CuPy array, a torch tensor, one of
+    ours): writes to either show in the other (as torch.from_dlpack). Host memory gives a CPU tensor, GPU memory a
+    CUDA one."""
+    if not (hasattr(ext, "__dlpack__") and hasattr(ext, "__dlpack_device__")):
+        raise TypeError(f"from_dlpack: expected an array or tensor with __dlpack__, got {type(ext).__name__}")
+    kind, index = ext.__dlpack_device__()
+    if kind == DLPACK_CPU:
+        array = np.from_dlpack(ext)
+    elif kind == DLPACK_CUDA:
+        module = cuda.cupy()
+        with module.cuda.Device(int(index)):
+            array = module.from_dlpack(ext)
+    else:
+        raise ValueError(f"from_dlpack: memory of DLPack device type {kind} is neither host (1) nor CUDA (2) memory")
+    check_numeric(array.dtype, "from_dlpack: the array")
+    return Tensor._from_array(array, False)
+
+
+def as_tensor(data: Any, dtype=None, device: DeviceLike = None) -> Tensor:
+    """`data` as a tensor without copying when it can: a Tensor already of that dtype and device is returned as
+    it is (else converted with `to`), a numpy or CuPy array of that dtype on that device is shared (as
+    from_numpy); anything else is copied as `tensor(data, dtype=dtype, device=device)`."""
     dtype = as_dtype(dtype)
     if isinstance(data, Tensor):
-        return data.to(dtype) if dtype is not None else data
-    if isinstance(data, np.ndarray) and dtype in (None, data.dtype):
-        return from_numpy(data)
-    return Tensor(data, dtype=dtype)
+        return data.to(device=device, dtype=dtype)
+    if isinstance(data, np.ndarray) or array_module(data) is not np:  # a numpy or CuPy array
+        shared = Tensor._from_array(data, False)
+        if (dtype is None or dtype == data.dtype) and (device is None or resolve(Device(device)) == shared.device):
+            check_numeric(data.dtype, "as_tensor: the array")
+            return shared
+    return Tensor(data, dtype=dtype, device=device)

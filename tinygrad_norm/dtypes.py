@@ -1,5 +1,5 @@
 """dtype rules shared by tensors and modules: the dtype objects (`tn.float32`, ...), names to numpy dtypes,
-torch's call forms of `to()`, and torch's type promotion for binary and in-place ops.
+and torch's type promotion for binary and in-place ops (devices.py reads the call forms of `to()`).
 
 A tensor's dtype is a numpy dtype, and the dtype objects are numpy dtypes too, so `t.dtype == tn.float32`,
 `t.dtype == "float32"` and `t.dtype == np.float32` all hold. Every argument named `dtype` takes any of them.
@@ -39,27 +39,6 @@ def as_dtype(dtype) -> np.dtype | None:
 def check_numeric(dtype: np.dtype, what: str) -> None:
     if dtype.kind not in NUMERIC_KINDS:
         raise TypeError(f"{what} must be numeric (bool, integer, floating or complex), got dtype {dtype}")
-
-
-def parse_to_args(*args, device=None, dtype=None) -> np.dtype | None:
-    """The dtype asked for by torch's call forms `to(dtype)`, `to(device)` and `to(device, dtype)`. Tensors
-    live on the CPU, so "cpu" (or "cpu:0") is the one device accepted."""
-    for arg in args:
-        if isinstance(arg, str) and not _is_dtype_name(arg):
-            device = arg
-        else:
-            dtype = arg
-    if device is not None and str(device).split(":")[0] != "cpu":
-        raise ValueError(f"device must be 'cpu', got {device!r}")
-    return as_dtype(dtype)
-
-
-def _is_dtype_name(name: str) -> bool:
-    try:
-        np.dtype(name)
-    except TypeError:
-        return False
-    return True
 
 
 _CATEGORIES = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}

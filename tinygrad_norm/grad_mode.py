@@ -1,5 +1,8 @@
-"""Grad mode: whether ops are recorded on the tape. Per thread, as in torch: `no_grad` in one thread leaves every
-other thread recording, and a new thread starts with grad enabled."""
+"""Grad mode: whether ops are recorded on the tape, per thread, as in torch.
+
+`no_grad` in one thread leaves every other thread recording, and a new thread starts with grad enabled.
+`no_grad`, `enable_grad` and `set_grad_enabled` work as `with` blocks and as decorators.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +15,12 @@ class _ThreadGradMode(threading.local):
     enabled = True  # a class attribute: every thread, also one started later, begins with grad enabled
 
 
-_grad_mode = _ThreadGradMode()
+thread_grad_mode = _ThreadGradMode()  # Function.apply reads .enabled
 
 
 def is_grad_enabled() -> bool:
     """Whether ops in the current thread are recorded."""
-    return _grad_mode.enabled
+    return thread_grad_mode.enabled
 
 
 class _GradMode(contextlib.AbstractContextManager):
@@ -28,11 +31,11 @@ class _GradMode(contextlib.AbstractContextManager):
         self.previous: list[bool] = []  # a stack: the same object may be entered again before it exits
 
     def __enter__(self):
-        self.previous.append(_grad_mode.enabled)
-        _grad_mode.enabled = self.enabled
+        self.previous.append(thread_grad_mode.enabled)
+        thread_grad_mode.enabled = self.enabled
 
     def __exit__(self, *exc):
-        _grad_mode.enabled = self.previous.pop()
+        thread_grad_mode.enabled = self.previous.pop()
 
     def __call__(self, func):
         """Decorate `func`; each call enters a fresh object, so calls in several threads never share a stack."""
@@ -69,12 +72,12 @@ class set_grad_enabled(_GradMode):  # noqa: N801  (torch's name; a class, usable
         if not isinstance(mode, bool):
             raise TypeError(f"set_grad_enabled: mode must be a bool, got {type(mode).__name__}")
         super().__init__(mode)
-        self.previous.append(_grad_mode.enabled)
-        _grad_mode.enabled = mode
+        self.previous.append(thread_grad_mode.enabled)
+        thread_grad_mode.enabled = mode
 
     def __enter__(self):  # the mode was set by the constructor
         pass
 
     def __call__(self, func):
-        _grad_mode.enabled = self.previous.pop()  # as a decorator it sets the mode only inside calls
+        thread_grad_mode.enabled = self.previous.pop()  # as a decorator it sets the mode only inside calls
         return super().__call__(func)

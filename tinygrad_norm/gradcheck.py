@@ -9,6 +9,7 @@ import numpy as np
 
 from . import autograd
 from .autograd import enable_grad, no_grad
+from .devices import CPU, copy_to
 from .tensor import Tensor
 from .tensor_shape import cat
 
@@ -28,8 +29,8 @@ def gradcheck(
     """Check d<v, fn(*inputs)>/d(input) from `backward` against central differences, for a random
     projection `v` of the output (so tensor outputs work), and every input that requires grad.
 
-    Inputs that require grad must be float64. Raises `GradcheckError` naming the input, the worst
-    element and both values; returns True when every gradient matches within atol + rtol·|numerical|.
+    Inputs that require grad must be float64 (on any one device). Raises `GradcheckError` naming the input, the
+    worst element and both values; returns True when every gradient matches within atol + rtol·|numerical|.
     """
     wrt = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
     if not wrt:
@@ -43,16 +44,16 @@ def gradcheck(
 
     def objective() -> float:
         with no_grad():
-            return float((fn(*inputs).numpy() * projection).sum())
+            return float((copy_to(fn(*inputs).data, CPU, copy=False) * projection).sum())
 
     for t in wrt:
         t.grad = None
-    (out * Tensor(projection)).sum().backward()
+    (out * Tensor(projection, device=out.device)).sum().backward()
 
     for position, t in enumerate(inputs):
         if not (isinstance(t, Tensor) and t.requires_grad):
             continue
-        analytic = np.zeros(t.shape) if t.grad is None else t.grad.numpy()
+        analytic = np.zeros(t.shape) if t.grad is None else copy_to(t.grad.data, CPU, copy=False)
         numerical = np.empty(t.shape)
         for index in np.ndindex(t.shape):
             original = t.data[index]

@@ -11,7 +11,7 @@ What goes in and what comes back:
 | `dict` (keys `str` or `int`), `list`, `tuple` | the same type, keys and order (an `OrderedDict` loads as `dict`) |
 | `None`, `bool`, `int` (any size), `float` (nan and inf too), `str` | the same value |
 | numpy array (no object dtype), numpy scalar | the same dtype, shape and bytes |
-| `Tensor` / `nn.Parameter` | a CPU `Tensor` / `Parameter` with the same data and `requires_grad` (not `.grad`) |
+| `Tensor` / `nn.Parameter` (any device) | a CPU `Tensor` / `Parameter`: same data and `requires_grad` (not `.grad`) |
 
 Anything else raises TypeError naming its place in the tree (`obj['optim']['state'][0]`) before the file is
 touched. Unlike torch, arrays that share memory are stored twice and load as separate arrays.
@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .atomic_file import atomic_write
+from .devices import CPU, copy_to
 from .nn.module import Parameter
 from .tensor import Tensor
 
@@ -83,7 +84,7 @@ def _encode(obj: Any, where: str, arrays: dict[str, np.ndarray], open_containers
     if isinstance(obj, Tensor):
         return {
             "tensor": {
-                "array": _store(obj.numpy(), where, arrays),
+                "array": _store(copy_to(obj.data, CPU, copy=False), where, arrays),
                 "requires_grad": obj.requires_grad,
                 "parameter": isinstance(obj, Parameter),
             }

@@ -9,58 +9,50 @@ version counters. Constructors (`zeros`, `randn`, ...) live in `creation.py`, dt
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TextIO
 
 import numpy as np
 
 from . import autograd, engine
-from .dtypes import as_dtype, check_grad_dtype, check_numeric, parse_to_args, promote
+from .devices import CPU, Device, array_module, check_same, copy_to, of, parse_to_args, resolve
+from .dtypes import as_dtype, check_grad_dtype, check_numeric, float32, promote
+from .hooks import RemovableHandle, add_hook, tensor_grad_hook
 from .ops.elementwise import GELU, Abs, Add, Cast, Clip, Exp, LeakyReLU, Log, Mul, Neg, Pow, Sigmoid, Sqrt, Tanh, Where
 from .ops.matmul import MatMul
-from .ops.movement import Clone
+from .ops.movement import Clone, ToDevice
 from .shapes import Size
 from .tensor_inplace import InPlaceMethods
 from .tensor_reduce import ReductionMethods
 from .tensor_shape import ShapeMethods
 
 
-def array_module(array) -> Any:
-    """numpy for numpy arrays, cupy for CuPy arrays."""
-    return sys.modules["cupy"] if type(array).__module__.startswith("cupy") else np
-
-
 class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
     """An n-dimensional array that records the ops applied to it so `backward()` can differentiate.
 
-    `Tensor(data, requires_grad=False, dtype=None)`: `data` is an array, a nested list or a scalar of
-    numbers (bool, integer, floating or complex; anything else is a TypeError). Python floats become
-    float32 (as in torch); numpy arrays keep their dtype, so float64 is kept; integers stay integer
-    (int64 for Python ints) and cannot require grad. The data is copied (`from_numpy` shares it).
+    `Tensor(data, requires_grad=False, dtype=None, device=None)`: `data` is an array (numpy or CuPy), a
+    Tensor, a nested list or a scalar of numbers (bool, integer, floating or complex; anything else is a
+    TypeError). Python floats become float32 (as in torch); arrays keep their dtype, so float64 is kept;
+    integers stay integer (int64 for Python ints) and cannot require grad. The data is always copied, onto
+    `device` ("cpu", "cuda", "cuda:N"; default: where `data` is, the CPU for lists and numbers);
+    `from_numpy`, `from_dlpack` and `as_tensor` share it instead.
     """
 
-    __slots__ = ("_data", "requires_grad", "grad", "_ctx", "_retains_grad", "_version_counter", "_base", "__weakref__")
+    __slots__ = ("_data", "requires_grad", "grad", "_ctx", "_retains_grad", "_grad_hooks",
+                 "_version_counter", "_base", "__weakref__")
     __array_priority__ = 1000  # so `ndarray op Tensor` defers to Tensor's reflected operators
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None):
+    def __init__(self, data, requires_grad: bool = False, dtype=None, device: Device | str | int | None = None):
         dtype = as_dtype(dtype)
         if isinstance(data, Tensor):
             data = data._data
-        if array_module(data) is np:
-            from_python = not isinstance(data, np.ndarray | np.generic)
-            if from_python:
-                data = np.array(data)
-                check_numeric(data.dtype, "tensor data")
-                data = data if dtype is None else data.astype(dtype, copy=False)
-            else:
-                check_numeric(data.dtype, "tensor data")
-                data = np.array(data, dtype=dtype)
-            if dtype is None and from_python and data.dtype == np.float64:
-                data = data.astype(np.float32)
-        elif dtype is not None:
-            data = data.astype(dtype)
-        self._init(data, requires_grad)
+        copy = True
+        if array_module(data) is np and not isinstance(data, np.ndarray | np.generic):  # numbers, nested lists
+            data, copy = np.array(data), False  # np.array made the copy
+            if dtype is None and data.dtype == np.float64:
+                dtype = float32
+        check_numeric(data.dtype, "tensor data")
+        self._init(copy_to(data, None if device is None else Device(device), dtype, copy), requires_grad)
 
     def _init(self, data, requires_grad: bool) -> None:
         check_grad_dtype(data.dtype, requires_grad)
@@ -69,6 +61,7 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
         self.grad: Tensor | None = None
         self._ctx: autograd.Function | None = None
         self._retains_grad = False
+        self._grad_hooks: dict | None = None  # a leaf's hooks (a non-leaf's live on its node): autograd.grad_hooks_of
         self._version_counter: engine.VersionCounter | None = None  # made by the first in-place op or view
         self._base: Tensor | None = None  # the tensor whose array this one views
 
@@ -132,8 +125,13 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
         return self._data.dtype
 
     @property
-    def device(self) -> str:
-        return "cpu" if self.xp is np else "cuda"
+    def device(self) -> Device:
+        """Where the array lives: device(type='cpu'), or device(type='cuda', index=N) for a CuPy array."""
+        return of(self._data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.xp is not np
 
     @property
     def is_leaf(self) -> bool:
@@ -147,7 +145,13 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
     # ---- conversions and copies ----------------------------------------------------------------
 
     def numpy(self) -> np.ndarray:
-        return self._data if self.xp is np else self._data.get()
+        """The numpy array itself, shared. A CUDA tensor raises TypeError, as in torch: copy it first (`.cpu()`)."""
+        if self.xp is not np:
+            raise TypeError(
+                f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy the tensor to "
+                "host memory first."
+            )
+        return self._data
 
     def item(self):
         if self._data.size != 1:
@@ -155,7 +159,7 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
         return self._data.reshape(()).item()
 
     def tolist(self):
-        return self.numpy().tolist()
+        return copy_to(self._data, CPU, copy=False).tolist()
 
     def detach(self) -> Tensor:
         """The same array (and version counter), cut from the graph."""
@@ -181,6 +185,21 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
         self.requires_grad = requires_grad
         return self
 
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call `hook(grad)` with this tensor's gradient each time a backward computes it: for a leaf before it
+        is added into `.grad` (once per backward, with the sum over every use), for a non-leaf before it is
+        passed on (and before `retain_grad` keeps it). A returned tensor replaces the gradient. Hooks run in the
+        order registered; `handle.remove()` takes one out (as torch)."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        return add_hook(autograd.grad_hooks_of(self), tensor_grad_hook(hook, Tensor))
+
+    def print_tape(self, params: Mapping[str, Tensor] | None = None, file: TextIO | None = None) -> None:
+        """Print the nodes this tensor depends on, one line each, in the order backward runs them (see
+        `autograd.tape`); `params` names leaves, e.g. `dict(model.named_parameters())`."""
+        for entry in autograd.tape(self, params):
+            print(entry, file=file)
+
     def retain_grad(self) -> None:
         """Keep `.grad` on this non-leaf tensor after backward (leaves always keep theirs)."""
         if not self.requires_grad:
@@ -195,10 +214,27 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
             return self
         return Cast.apply(self if dtype.kind in "fc" else self.detach(), dtype=dtype)
 
-    def to(self, *args, device=None, dtype=None) -> Tensor:
-        """torch's `to(dtype)`, `to(device)`, `to(device, dtype)`: a cast, or this tensor when nothing changes."""
-        dtype = parse_to_args(*args, device=device, dtype=dtype)
-        return self if dtype is None else self.astype(dtype)
+    def to(self, *args, device=None, dtype=None, non_blocking: bool = False, copy: bool = False) -> Tensor:
+        """torch's `to(dtype)`, `to(device)`, `to(device, dtype)`, `to(tensor)` (its device and dtype): a cast and
+        a copy to another device, both differentiable (the gradient goes back to this tensor's device), or this
+        tensor itself when nothing changes (a copy with `copy=True`). Copies between devices are synchronous:
+        `non_blocking` is accepted and changes nothing."""
+        device, dtype = parse_to_args(*args, device=device, dtype=dtype)
+        out = self if dtype is None else self.astype(dtype)
+        if device is not None and resolve(device) != out.device:
+            return ToDevice.apply(out, device=device)
+        return out.clone() if copy and out is self else out
+
+    def cuda(self, device: Device | str | int | None = None) -> Tensor:
+        """A copy on a GPU (default: the current one), or this tensor when it is there already (as torch)."""
+        device = Device("cuda") if device is None else Device(device)
+        if device.type != "cuda":
+            raise ValueError(f"cuda(): device must be a CUDA device, got {str(device)!r}")
+        return self.to(device)
+
+    def cpu(self) -> Tensor:
+        """A copy in host memory, or this tensor when it is there already (as torch)."""
+        return self.to(CPU)
 
     def float(self) -> Tensor:
         return self.astype(np.float32)
@@ -207,9 +243,11 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
         return self.astype(np.float64)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4, threshold=100)
+        host = copy_to(self._data, CPU, copy=False)
+        body = np.array2string(host, separator=", ", prefix="tensor(", precision=4, threshold=100)
+        device = "" if self.xp is np else f", device='{self.device}'"
         grad = ", requires_grad=True" if self.requires_grad else ""
-        return f"tensor({body}, shape={self.shape}, dtype={self.dtype}{grad})"
+        return f"tensor({body}{device}, shape={self.shape}, dtype={self.dtype}{grad})"
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -230,6 +268,15 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
 
     __hash__ = object.__hash__
 
+    def __dlpack__(self, *args, **kwargs):
+        """The array's DLPack capsule, for `torch.from_dlpack`, `np.from_dlpack`, `cupy.from_dlpack` (shared)."""
+        if self.requires_grad:
+            raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self._data.__dlpack_device__()
+
     # ---- autograd ------------------------------------------------------------------------------
 
     def backward(
@@ -244,9 +291,11 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
 
     def _wrap_operand(self, other) -> Tensor:
         """Wrap a scalar or array operand. Python scalars take a floating tensor's dtype, and a Python float
-        with an integer or bool tensor is float32 (as in torch); other scalars and arrays keep numpy's dtype."""
+        with an integer or bool tensor is float32 (as in torch); other scalars and arrays keep numpy's dtype.
+        A 0-d CPU tensor goes to this tensor's device, as a Python scalar would (as torch)."""
         if isinstance(other, Tensor):
-            return other
+            same_type = type(other._data) is type(self._data)
+            return other if same_type or not _is_host_scalar_beside(other, self) else other.to(self.device)
         if isinstance(other, bool | int | float) and self.dtype.kind in "fc":
             return Tensor._from_array(self.xp.asarray(other, dtype=self.dtype), False)
         if isinstance(other, float):
@@ -254,9 +303,13 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
         return Tensor._from_array(self.xp.asarray(other), False)
 
     def _promoted_operands(self, other) -> tuple[Tensor, Tensor]:
-        """This tensor and the wrapped `other`, cast to their common dtype by `promote`."""
+        """This tensor and the wrapped `other`, cast to their common dtype by `promote` (this tensor moved to
+        `other`'s device when it is a 0-d CPU tensor)."""
         other = self._wrap_operand(other)
-        return (self, other) if other.dtype == self.dtype else promote(self, other)
+        this = self
+        if type(other._data) is not type(self._data) and _is_host_scalar_beside(self, other):
+            this = self.to(other.device)
+        return (this, other) if other.dtype == this.dtype else promote(this, other)
 
     def __add__(self, other) -> Tensor:
         return Add.apply(*self._promoted_operands(other))
@@ -306,7 +359,10 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
 
     # comparisons give boolean tensors outside the graph
     def _compare(self, other, op) -> Tensor:
-        other = other.data if isinstance(other, Tensor) else other
+        if isinstance(other, Tensor):
+            other = other.to(self.device) if _is_host_scalar_beside(other, self) else other
+            check_same((self, other))
+            other = other.data
         return Tensor._from_array(op(self.data, other), False)
 
     def __eq__(self, other) -> Tensor:  # type: ignore[override]
@@ -370,6 +426,11 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
 
 
 # ---- module-level ops ------------------------------------------------------------------------
+
+
+def _is_host_scalar_beside(t: Tensor, other: Tensor) -> bool:
+    """Whether `t` is a 0-d CPU tensor meeting a tensor on a GPU, which takes it as a scalar (as torch)."""
+    return type(t._data) is not type(other._data) and t.ndim == 0 and of(t._data) is CPU
 
 
 def where(condition, a, b) -> Tensor:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .devices import check_same, copy_to, current
 from .dtypes import check_in_place_cast, float32, result_dtype
 from .engine import VersionCounter
 from .grad_mode import is_grad_enabled
@@ -129,11 +130,11 @@ class InPlaceMethods:
         return self._overwrite(value)
 
     def copy_(self, src: Tensor) -> Tensor:
-        """The elements of `src` (broadcast to self's shape, cast to self's dtype) copied in."""
+        """The elements of `src` (broadcast to self's shape, cast to self's dtype, from any device) copied in."""
         if not isinstance(src, InPlaceMethods):  # every Tensor is one
             raise TypeError(f"copy_(): argument 'src' must be a Tensor, got {type(src).__name__}")
         self._check_fits(src.shape)
-        return self._overwrite(src)
+        return self._overwrite(src.to(self.device))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         """Every element drawn from N(mean, std²) by the framework's generator (`manual_seed`)."""
@@ -150,7 +151,8 @@ class InPlaceMethods:
     def _overwrite_with_draws(self, draw: Callable[[], np.ndarray], name: str) -> Tensor:
         if self.dtype.kind not in "fc":
             raise TypeError(f"{name} fills floating point tensors, got dtype {self.dtype}")
-        return self._overwrite(self._from_array(self.xp.asarray(draw(), dtype=self.dtype), False))
+        # drawn in host memory by the one generator, so a seed gives the same values on every device
+        return self._overwrite(self._from_array(copy_to(draw(), self.device, self.dtype, copy=False), False))
 
     def _overwrite(self, value: Tensor) -> Tensor:
         """Self takes `value`'s elements (broadcast, cast). Recorded, it is where(False, old, value): the old
@@ -187,6 +189,7 @@ class InPlaceMethods:
                 "unsupported operation: this tensor's array is read-only (an expand() view, or a read-only "
                 "numpy array). Please clone() the tensor before performing the operation."
             )
+        check_same((self, *operands))
         if is_grad_enabled() and (self.requires_grad or any(t.requires_grad for t in operands)):
             self._check_recordable()
             before = self._from_array(self._data.copy() if reads_self else self._data, self.requires_grad)
@@ -195,7 +198,8 @@ class InPlaceMethods:
             self._data[...] = new.data
             self._ctx, self.requires_grad = new._ctx, True
         else:
-            update(self._data)
+            with current(self._data):
+                update(self._data)
         self._shared_counter().bump()
         return self
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .devices import copy_to
 from .dtypes import promote
 from .ops.movement import Cat, Expand, GetItem, Pad, Permute, Reshape, Stack
 from .shapes import normalize_axis, normalize_dim, shape_args, torch_keywords
@@ -93,16 +94,22 @@ class ShapeMethods:
         return Pad.apply(self, pad_width=pad_width, value=value)
 
     def __getitem__(self, index) -> Tensor:
-        return GetItem.apply(self, index=_index_arrays(index))
+        return GetItem.apply(self, index=_index_arrays(index, None if self.xp is np else self.device))
 
 
-def _index_arrays(index):
-    """Tensors inside an index become their arrays (every Tensor is a ShapeMethods)."""
-    if isinstance(index, ShapeMethods):
-        return index.data
+def _index_arrays(index, device):
+    """Tensors inside an index become their arrays (every Tensor is a ShapeMethods); for a tensor on a GPU
+    (`device`, None for the CPU), index arrays from host memory are copied there (as torch)."""
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, ShapeMethods) else i for i in index)
-    return index
+        return tuple(_index_array(i, device) for i in index)
+    return _index_array(index, device)
+
+
+def _index_array(item, device):
+    item = item.data if isinstance(item, ShapeMethods) else item
+    if device is None or not isinstance(item, np.ndarray):
+        return item
+    return copy_to(item, device, copy=False)
 
 
 @torch_keywords

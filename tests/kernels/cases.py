@@ -6,9 +6,11 @@ A backend module (cpu, cuda) is checked by calling the same function on the same
     check_row_norm(backend, case)       forward (y, mean, rstd) and backward (dx, dweight, dbias)
     check_channel_norm(backend, case)   forward (y, mean, rstd, var_unbiased), apply, backward with and without
                                         batch statistics
+    check_channel_norm_sync(backend, case)  the same batch in uneven shares, as SyncBatchNorm's processes hold it
     check_dropout(backend, case)        forward, backward and mask, bit for bit
     check_backend(backend, small=True)  all of the above over every case of row_norm_cases(small),
-                                        channel_norm_cases(small) and dropout_cases(small)
+                                        channel_norm_cases(small), sync_channel_norm_cases(small) and
+                                        dropout_cases(small)
 
 ``asarray`` / ``asnumpy`` move arrays to and from the backend's memory (e.g. ``cupy.asarray``, ``cupy.asnumpy``);
 outputs are allocated there, filled with nan so that an output a kernel forgets to write fails the comparison.
@@ -90,6 +92,11 @@ def channel_norm_cases(small=False):
               ((16, 8, 33), {})]
     small_shapes = [((3, 2, 5), {}), ((6, 3, 1), {}), ((1, 2, 4), {}), ((1, 3, 1), {})]
     return _variants(shapes, small_shapes, small)
+
+
+def sync_channel_norm_cases(small=False):
+    """BatchNorm shapes split along N into uneven shares, some empty (see ``check_channel_norm_sync``)."""
+    return [case for case in channel_norm_cases(small) if case.affine in ("both", "none")]
 
 
 def dropout_cases(small=False):
@@ -216,6 +223,31 @@ def check_channel_norm(backend, case, asarray=np.asarray, asnumpy=np.asarray):
                 _grad_outputs(x, weight, bias), f"{case} running stats")
 
 
+def check_channel_norm_sync(backend, case, asarray=np.asarray, asnumpy=np.asarray):
+    """The kernels of BatchNorm over several processes, x split along N into the shares [0, N/3), [N/3, N/2),
+    [N/2, N) (empty ones included): each share's moments, their combination, each share's gradient sums, and each
+    share's input gradient from the summed sums."""
+    x, dy, weight, _ = norm_inputs(case, channel_norm=True)
+    N, C, S = case.shape
+    bounds = [0, N // 3, N // 2, N]
+    shares = [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
+    stats = ((C,), np.float64)
+    compare = _Comparison(backend, asarray, asnumpy)
+    moments = [compare.run("channel_norm_moments", [x[share]], {"mean": stats, "m2": stats}, f"{case} share {share}")
+               for share in shares]
+    counts = np.array([(share.stop - share.start) * S for share in shares], np.float64)
+    means, m2s = (np.stack([m[name] for m in moments]) for name in ("mean", "m2"))
+    total = compare.run("channel_norm_combine", [counts, means, m2s, EPS],
+                        {"mean": stats, "rstd": stats, "var_unbiased": stats}, str(case))
+    sums = [compare.run("channel_norm_grad_sums", [dy[share], x[share], total["mean"], total["rstd"]],
+                        {"sum_dy": stats, "sum_dy_xhat": stats}, f"{case} share {share}") for share in shares]
+    sum_dy, sum_dy_xhat = (sum(s[name] for s in sums) for name in ("sum_dy", "sum_dy_xhat"))
+    for share in shares:
+        compare.run("channel_norm_input_grad", [dy[share], x[share], total["mean"], total["rstd"], weight, sum_dy,
+                                                sum_dy_xhat, float(counts.sum())],
+                    {"dx": (x[share].shape, x.dtype)}, f"{case} share {share}")
+
+
 def check_dropout(backend, case, asarray=np.asarray, asnumpy=np.asarray):
     """Dropout is exact: the same mask bits, and y = x * (1 / keep_prob) rounded once, on every backend."""
     x = np.random.default_rng(1).standard_normal(case.shape).astype(case.dtype)
@@ -232,5 +264,7 @@ def check_backend(backend, small=False, asarray=np.asarray, asnumpy=np.asarray):
         check_row_norm(backend, case, asarray, asnumpy)
     for case in channel_norm_cases(small):
         check_channel_norm(backend, case, asarray, asnumpy)
+    for case in sync_channel_norm_cases(small):
+        check_channel_norm_sync(backend, case, asarray, asnumpy)
     for case in dropout_cases(small):
         check_dropout(backend, case, asarray, asnumpy)

@@ -22,12 +22,14 @@ KERNELS_DIR = Path(tinygrad_norm.kernels.__file__).parent
 NOTICE = "compiling Numba kernels"
 IN_MEMORY = "so every run compiles them in memory"
 
-# Runs as root up to the setuid: Python's standard modules, numpy and Numba (LLVM, the threading layer) are loaded
-# while the files they come from are readable (the interpreter may live in root's home), then the process becomes
-# nobody and imports the read-only copy.
+# Runs as root up to the setuid: Python's standard modules and the third-party packages the kernels import (numpy,
+# Numba with LLVM and its threading layer, threadpoolctl) are loaded while the files they come from are readable (the
+# interpreter and its site-packages may live in a folder only root can read), then the process becomes nobody and
+# imports the read-only copy.
 READ_ONLY_SCRIPT = """
 import getpass, os, sys, tempfile
 import numpy as np
+import threadpoolctl
 from numba import njit, prange
 
 @njit(parallel=True)

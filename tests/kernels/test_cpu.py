@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 from tinygrad_norm.kernels import cpu
 
-from .cases import channel_norm_cases, check_channel_norm, check_dropout, check_row_norm, dropout_cases, row_norm_cases
+from .cases import (
+    channel_norm_cases,
+    check_channel_norm,
+    check_channel_norm_sync,
+    check_dropout,
+    check_row_norm,
+    dropout_cases,
+    row_norm_cases,
+    sync_channel_norm_cases,
+)
 
 
 @pytest.mark.parametrize("case", row_norm_cases(), ids=str)
@@ -15,6 +24,12 @@ def test_row_norm_matches_reference(case):
 @pytest.mark.parametrize("case", channel_norm_cases(), ids=str)
 def test_channel_norm_matches_reference(case):
     check_channel_norm(cpu, case)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy's mean of an empty share
+@pytest.mark.parametrize("case", sync_channel_norm_cases(), ids=str)
+def test_channel_norm_in_shares_matches_reference(case):
+    check_channel_norm_sync(cpu, case)
 
 
 @pytest.mark.parametrize("case", dropout_cases(), ids=str)

@@ -4,7 +4,8 @@ On a machine with a CUDA GPU the cases run in this process, at cases.py's full s
 ``test_cases_pass_on_the_simulator`` runs them again in child pytest processes with ``NUMBA_ENABLE_CUDASIM=1``
 (Numba's CUDA simulator, which runs every thread as a Python thread), at cases.py's small sizes, so CI without a
 GPU still executes every kernel. BLOCK_CASES add rows and channels shorter and longer than a block of either size
-(BLOCK_SIZE is 16 on the simulator, 256 on a GPU); BOX_LOOP_CASES give each block of the backward several boxes
+(BLOCK_SIZE is 16 on the simulator, 256 on a GPU), and channel norms whose channels are split over several blocks
+and ones that are not; BOX_LOOP_CASES give each block of the backward several boxes
 (BACKWARD_BLOCKS is 4 on the simulator, 512 on a GPU).
 """
 
@@ -25,10 +26,12 @@ from .cases import (
     NormCase,
     channel_norm_cases,
     check_channel_norm,
+    check_channel_norm_sync,
     check_dropout,
     check_row_norm,
     dropout_cases,
     row_norm_cases,
+    sync_channel_norm_cases,
 )
 
 SIMULATOR = bool(config.ENABLE_CUDASIM)
@@ -77,6 +80,10 @@ BLOCK_CASES = {
         check_channel_norm,
         lambda k: NormCase((3, 2, k // 2 + 1), np.float32, layout="transposed"),
     ),
+    "batch_norm_split_4k+12_per_channel": (  # 4 slices per channel (see _channel_slices), x transposed
+        check_channel_norm,
+        lambda k: NormCase((4, 2, k + 3), np.float32, layout="transposed"),
+    ),
     "dropout_3k+7_rows": (check_dropout, lambda k: DropoutCase((3 * k + 7, 1), 0.3, 2**64 - 1, 2**64 - 3)),
 }
 
@@ -89,10 +96,11 @@ BOX_LOOP_CASES = {
 }
 
 # Full sizes on a GPU, small ones on the simulator; none where numba.cuda is unusable (the simulator runs them).
-ROW_CASES, CHANNEL_CASES, DROPOUT_CASES = (
-    (row_norm_cases(SIMULATOR), channel_norm_cases(SIMULATOR), dropout_cases(SIMULATOR))
+ROW_CASES, CHANNEL_CASES, SYNC_CASES, DROPOUT_CASES = (
+    (row_norm_cases(SIMULATOR), channel_norm_cases(SIMULATOR), sync_channel_norm_cases(SIMULATOR),
+     dropout_cases(SIMULATOR))
     if cuda.is_available()
-    else ([], [], [])
+    else ([], [], [], [])
 )
 STRIDED_CASES = [
     pytest.param(check, case, id=f"{family}-{case}")
@@ -123,6 +131,13 @@ def test_row_norm_matches_reference(kernels, case):
 @pytest.mark.parametrize("case", CHANNEL_CASES, ids=str)
 def test_channel_norm_matches_reference(kernels, case):
     check_channel_norm(kernels, case)
+
+
+@requires_cuda
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy's mean of an empty share; 0 / 0 on the simulator
+@pytest.mark.parametrize("case", SYNC_CASES, ids=str)
+def test_channel_norm_in_shares_matches_reference(kernels, case):
+    check_channel_norm_sync(kernels, case)
 
 
 @requires_cuda
@@ -197,5 +212,6 @@ def test_cases_pass_on_the_simulator():
         summary = re.search(r"^(\d+) passed, \d+ deselected(?:, \d+ warnings?)? in ", report, re.M)
         assert summary is not None, report  # nothing failed, skipped or errored
         passed += int(summary.group(1))
-    simulated = len(row_norm_cases(True)) + len(channel_norm_cases(True)) + len(dropout_cases(True))
+    simulated = (len(row_norm_cases(True)) + len(channel_norm_cases(True)) + len(sync_channel_norm_cases(True))
+                 + len(dropout_cases(True)))
     assert passed == simulated + len(BLOCK_CASES) + len(BOX_LOOP_CASES)

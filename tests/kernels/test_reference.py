@@ -165,6 +165,40 @@ def test_channel_norm_single_value_per_channel_has_nan_unbiased_variance():
     np.testing.assert_allclose(rstd, 1 / np.sqrt(EPS))
 
 
+def channel_norm_in_shares(x, weight, bias, dy, bounds):
+    """channel_norm's results, with x and dy split along N at ``bounds`` into shares as SyncBatchNorm's processes
+    hold them: moments per share, combined; gradient sums per share, added; each share's dx; concatenated."""
+    C, S = x.shape[1], x.shape[2]
+    shares = [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
+    means, m2s = np.empty((len(shares), C)), np.empty((len(shares), C))
+    for share, mean, m2 in zip(shares, means, m2s):
+        ref.channel_norm_moments(x[share], mean, m2)
+    counts = np.array([(share.stop - share.start) * S for share in shares], np.float64)
+    mean, rstd, var_unbiased = np.empty(C), np.empty(C), np.empty(C)
+    ref.channel_norm_combine(counts, means, m2s, EPS, mean, rstd, var_unbiased)
+    y = np.empty_like(x)
+    ref.channel_norm_apply(x, mean, rstd, weight, bias, y)
+    sums = np.zeros((2, C))
+    for share in shares:
+        share_sums = np.empty((2, C))
+        ref.channel_norm_grad_sums(dy[share], x[share], mean, rstd, share_sums[0], share_sums[1])
+        sums += share_sums
+    dx = np.empty_like(x)
+    for share in shares:
+        ref.channel_norm_input_grad(dy[share], x[share], mean, rstd, weight, sums[0], sums[1], counts.sum(), dx[share])
+    return y, mean, rstd, var_unbiased, dx, sums[1], sums[0]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy's mean of the empty share
+@pytest.mark.parametrize("shape, bounds", [((7, 3, 5), [0, 3, 7]), ((9, 4, 1), [0, 1, 1, 9]), ((6, 2, 3), [0, 3, 6])])
+def test_channel_norm_in_shares_equals_channel_norm_of_the_whole_batch(shape, bounds):
+    x, dy, weight, bias = inputs(shape)
+    x = 1e4 + x  # a mean far from 0: the combination must not cancel
+    for actual, expected in zip(channel_norm_in_shares(x, weight, bias, dy, bounds), channel_norm(x, weight, bias, dy),
+                                strict=True):
+        np.testing.assert_allclose(actual, expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max())
+
+
 def test_float32_outputs_are_rounded_float64_results():
     x, dy, weight, bias = inputs((3, 8, 4))
     y64 = row_norm(x, weight, bias, 2, True, dy)[0]

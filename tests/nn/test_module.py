@@ -395,5 +395,5 @@ def test_to_takes_torch_call_forms():
     assert layer.weight.dtype == np.float64 and layer.bias.dtype == np.float64
     layer.to(dtype="float32")
     assert layer.weight.dtype == np.float32
-    with pytest.raises(ValueError, match="device must be 'cpu'"):
-        layer.to("cuda")
+    with pytest.raises(ValueError, match="device must be 'cpu', 'cuda' or 'cuda:N'"):
+        layer.to("gpu")

@@ -106,9 +106,22 @@ def test_weight_and_bias_can_both_be_normalized_and_removed_in_any_order():
     remove_weight_norm(layer, "weight")
     np.testing.assert_allclose(layer(x).numpy(), expected, rtol=1e-12)
     remove_weight_norm(layer, "bias")
-    assert "forward" not in layer.__dict__
+    assert "forward" not in layer.__dict__ and not layer._forward_pre_hooks
     assert list(layer.state_dict()) == ["weight", "bias"]
     np.testing.assert_allclose(layer(x).numpy(), expected, rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:.*torch.nn.utils.weight_norm.*:FutureWarning")
+def test_it_is_a_forward_pre_hook_as_torch_so_other_pre_hooks_see_the_weight_in_order(torch):
+    seen = {}
+    for name, framework_nn in (("ours", nn), ("torch", torch.nn)):
+        layer = framework_nn.Linear(3, 2)
+        layer.register_forward_pre_hook(lambda m, args, name=name: seen.setdefault(name, []).append("before"))
+        layer = (weight_norm if name == "ours" else torch.nn.utils.weight_norm)(layer)
+        layer.register_forward_pre_hook(lambda m, args, name=name: seen[name].append(tuple(m.weight.shape)))
+        assert "forward" not in layer.__dict__
+        layer(tn.ones(1, 3) if name == "ours" else torch.ones(1, 3))
+    assert seen["ours"] == seen["torch"] == ["before", (2, 3)]
 
 
 def test_dim_out_of_range_raises():

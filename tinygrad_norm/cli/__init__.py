@@ -2,7 +2,9 @@
 
     tinygrad-norm train       train a network and print its test accuracy
     tinygrad-norm evaluate    test accuracy and confusion matrix of a checkpoint
+    tinygrad-norm experiment  a claim about normalization or dropout, reproduced with a plot
     tinygrad-norm demo        the tape in a few lines
+    tinygrad-norm info        versions, threads, BLAS and CUDA devices of this installation
 
 Anything the user can fix (a bad option, a missing file) ends with one line on stderr and exit status 2;
 Ctrl-C ends with exit status 130 and leaves the last complete checkpoint as it was.
@@ -14,13 +16,15 @@ import argparse
 import sys
 
 from .. import __version__
-from . import demo, evaluate, train
+from . import demo, evaluate, experiment, info, train
 from .errors import UsageError
 
 COMMANDS = {
     "train": (train, "train a network and print its test accuracy"),
     "evaluate": (evaluate, "test accuracy and confusion matrix of a checkpoint"),
+    "experiment": (experiment, "reproduce a claim about normalization or dropout: a plot, its numbers, a table"),
     "demo": (demo, "a few lines of the tape: an expression, backward, the gradients"),
+    "info": (info, "versions, threads, BLAS and CUDA devices of this installation"),
 }
 
 

@@ -22,7 +22,7 @@ CNN_CHANNELS = (32, 64)
 GROUPS = 8
 
 
-def _norm(norm: str, shape: tuple[int, ...]) -> nn.Module:
+def norm_layer(norm: str, shape: tuple[int, ...]) -> nn.Module:
     """The normalization layer for activations of one sample's `shape`: (features,) or (C, H, W)."""
     channels = shape[0]
     if norm == "none":
@@ -53,14 +53,14 @@ def build_model(model: str, norm: str, dropout: float, image_shape: tuple[int, i
         layers: list[nn.Module] = [nn.Flatten()]
         features = channels * height * width
         for _ in range(2):
-            layers += [nn.Linear(features, MLP_HIDDEN), _norm(norm, (MLP_HIDDEN,)), nn.ReLU(), nn.Dropout(dropout)]
+            layers += [nn.Linear(features, MLP_HIDDEN), norm_layer(norm, (MLP_HIDDEN,)), nn.ReLU(), nn.Dropout(dropout)]
             features = MLP_HIDDEN
         return nn.Sequential(*layers, nn.Linear(features, classes))
     layers = []
     for out_channels in CNN_CHANNELS:
         layers += [
             nn.Conv2d(channels, out_channels, 3, padding=1),
-            _norm(norm, (out_channels, height, width)),
+            norm_layer(norm, (out_channels, height, width)),
             nn.ReLU(),
             nn.MaxPool2d(2),
         ]

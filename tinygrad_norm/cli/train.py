@@ -4,6 +4,7 @@ A run is described by its *recipe* (model, norm, dropout, optimizer, learning ra
 every checkpoint beside the model, optimizer, scheduler and random state. `--resume PATH` rebuilds the run from
 the recipe saved there and continues from the epoch after the saved one up to `--epochs` (the total): the result
 is bit-identical to a run that never stopped. Options given with `--resume` must agree with the saved recipe.
+`--distributed` trains over the processes `mpiexec -n N` started (see processes.py).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import time
 from typing import Any
 
 from .. import backend, data, nn, optim, random
+from ..devices import Device, resolve
 from ..serialization import load, save
-from . import loop
+from . import loop, processes
 from .errors import UsageError, fail_on
 from .models import MODELS, NORMS, build_model
 
@@ -66,11 +68,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--data-dir", default="data", help="folder of the MNIST files (default: ./data)")
     run.add_argument("--download", action="store_true", help="fetch missing MNIST files from the public mirrors")
     run.add_argument("--backend", choices=("numba", "numpy"), default=None, help="kernel backend (default: numba)")
+    run.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (a GPU needs the cuda extra; default: cpu)")
     run.add_argument("--save", metavar="PATH", help="write a checkpoint here after every epoch (atomically)")
     run.add_argument("--resume", metavar="PATH", help="continue the run saved in this checkpoint")
     run.add_argument("--metrics", metavar="PATH", help="write a CSV row per epoch: " + ", ".join(METRICS))
     run.add_argument("--plot", metavar="PATH", help="write a PNG of the curves (needs the 'plot' extra)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--distributed", action="store_true", help="train over the processes of mpiexec -n N (needs the 'mpi' extra)"
+    )
 
 
 # ---- the recipe ------------------------------------------------------------------------------------------------
@@ -204,7 +210,14 @@ def _write_plot(plt, path: str, history: list[dict[str, Any]]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    parallel = processes.start(args.distributed)
+    with parallel.ending_all_on_failure():
+        return _run(args, parallel)
+
+
+def _run(args: argparse.Namespace, parallel: processes.OneProcess) -> int:
     started = time.perf_counter()
+    device = _device(args.device)
     if args.backend is not None:
         backend.set_backend(args.backend)
     checkpoint = _read_checkpoint(args.resume) if args.resume else None
@@ -224,12 +237,17 @@ def run(args: argparse.Namespace) -> int:
     classes = int(train_y.max()) + 1
     with fail_on(ValueError):
         model = build_model(recipe["model"], recipe["norm"], recipe["dropout"], train_x.shape[1:], classes)
-    loader = data.DataLoader((train_x, train_y), batch_size=recipe["batch_size"], shuffle=True)
+    model.to(device)
+    with fail_on(ValueError):
+        loader = data.DataLoader(
+            (train_x, train_y), batch_size=recipe["batch_size"], shuffle=True, **parallel.loader_options(recipe["seed"])
+        )
     optimizer = build_optimizer(recipe, model)
     scheduler, per_step = build_scheduler(recipe, optimizer, epochs, len(loader))
     history: list[dict[str, Any]] = []
     first_epoch = 1
     if checkpoint:
+        processes.check_resume(checkpoint, parallel)
         with fail_on(ValueError, RuntimeError, KeyError, TypeError):
             model.load_state_dict(checkpoint["model"])
             optimizer.load_state_dict(checkpoint["optimizer"])
@@ -239,21 +257,27 @@ def run(args: argparse.Namespace) -> int:
         history = list(checkpoint["history"])
         first_epoch = checkpoint["epoch"] + 1
 
+    trained = parallel.wrap(model)
     weights = _decayed(model)[0]
     l1 = recipe["l1"]
     penalty = (lambda: l1 * nn.utils.l1_penalty(weights)) if l1 > 0 else None
-    show_bar = not args.quiet and sys.stderr.isatty()
+    show_bar = not args.quiet and sys.stderr.isatty() and parallel.main
     for epoch in range(first_epoch, epochs + 1):
         lr = optimizer.param_groups[0]["lr"]
         progress = _bar(epoch, epochs, len(loader)) if show_bar else None
+        parallel.start_epoch(loader, recipe["seed"], epoch)
         try:
-            stats = loop.train_epoch(model, loader, optimizer, penalty, scheduler.step if per_step else None, progress)
+            after_step = scheduler.step if per_step else None
+            stats = loop.train_epoch(trained, loader, optimizer, penalty, after_step, progress, device)
         finally:
             if progress is not None:
                 progress.close()
+        stats = parallel.combine(stats)
         if scheduler is not None and not per_step:
             scheduler.step()
-        test_accuracy = loop.accuracy(model, test_x, test_y)
+        if not parallel.main:
+            continue
+        test_accuracy = loop.accuracy(model, test_x, test_y, device)
         row = {
             "epoch": epoch,
             "lr": lr,
@@ -276,6 +300,7 @@ def run(args: argparse.Namespace) -> int:
                 "scheduler": scheduler.state_dict() if scheduler is not None else None,
                 "random": random.get_state(),
                 "history": history,
+                "processes": parallel.count,
             }
             with fail_on(OSError):
                 save(state, args.save)
@@ -286,12 +311,23 @@ def run(args: argparse.Namespace) -> int:
             f"test acc {test_accuracy:.4f}  {stats.seconds:.1f} s",
             flush=True,
         )
+    if not parallel.main:
+        return 0
     if args.plot and plt is not None and history:
         _write_plot(plt, args.plot, history)
-    final = loop.accuracy(model, test_x, test_y)
+    final = loop.accuracy(model, test_x, test_y, device)
     print(f"test accuracy: {final:.4f}")
     print(f"wall time: {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def _device(name: str) -> Device:
+    """The device of `--device`, checked before anything else runs: a bad name, or a GPU that cannot be used here
+    (no CuPy, no CUDA driver, no such device), is one line."""
+    try:
+        return resolve(Device(name))
+    except (ValueError, RuntimeError) as error:
+        raise UsageError(f"--device {name}: {error}") from error
 
 
 def _bar(epoch: int, epochs: int, batches: int):

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..ops.embedding import EmbeddingLookup
+from ..ops.linear import AffineMap
 from ..tensor import Tensor
 from . import init
 from ._arguments import check_input_dtype, check_int
@@ -17,8 +18,10 @@ from .module import Module, Parameter
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x Wᵀ + b for x (*, in), W (out, in), b (out,); x must have W's dtype (see _arguments.py)."""
     check_input_dtype("linear", input, weight=weight, bias=bias)
-    out = input @ weight.T  # (*, out)
-    return out if bias is None else out + bias
+    if weight.ndim != 2:  # torch also takes a 1-D weight, (in,) -> (*,)
+        out = input @ weight.T
+        return out if bias is None else out + bias
+    return AffineMap.apply(input, *([] if bias is None else [bias]), weight)
 
 
 class Linear(Module):

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ..devices import check_same
+from ..ops.cross_entropy import CrossEntropy
 from ..tensor import Tensor
 from ._arguments import check_choice
 from .module import Module
@@ -38,6 +40,8 @@ def _weighted_mean(total: Tensor, weight_sum) -> Tensor:
 
 def _class_targets(input: Tensor, target) -> tuple[Tensor, np.ndarray]:
     """Move the class axis of (N, C, d1, ...) input last and flatten: (M, C) scores, (M,) targets."""
+    if isinstance(target, Tensor):
+        check_same((input, target))
     target = target.data if isinstance(target, Tensor) else input.xp.asarray(target)
     if target.dtype.kind not in "iu":
         raise TypeError(f"target must hold integer class indices, got dtype {target.dtype}")
@@ -50,17 +54,17 @@ def _class_targets(input: Tensor, target) -> tuple[Tensor, np.ndarray]:
     return input, target.reshape(-1)
 
 
-def _class_rows(log_probs: Tensor, target, weight: Tensor | None, ignore_index: int):
-    """(M, C) log-probabilities, (M,) class indices (0 where ignored), (M,) keep flags (1, or 0 where the target
-    is `ignore_index`) and (M,) row weights (keep · weight[target])."""
-    flat, target = _class_targets(log_probs, target)
+def _class_rows(scores: Tensor, target, weight: Tensor | None, ignore_index: int):
+    """(M, C) scores, (M,) class indices as given, (M,) class indices with 0 where ignored, and (M,) row weights
+    (0 where the target is `ignore_index`, else weight[target] or 1)."""
+    flat, target = _class_targets(scores, target)
     keep = target != ignore_index
     safe_target = flat.xp.where(keep, target, 0)
     if ((safe_target < 0) | (safe_target >= flat.shape[1])).any():
         raise ValueError(f"target holds a class index outside [0, {flat.shape[1]})")
     keep = keep.astype(flat.dtype)
     row_weight = keep if weight is None else keep * weight.data[safe_target]
-    return flat, safe_target, keep, row_weight
+    return flat, target, safe_target, row_weight
 
 
 def _reduce_rows(loss: Tensor, row_weight, reduction: str, input: Tensor) -> Tensor:
@@ -84,7 +88,7 @@ def nll_loss(
 ) -> Tensor:
     """-input[n, target[n]] · weight[target[n]]; "mean" divides by the summed weights of the counted rows."""
     check_choice("reduction", reduction, REDUCTIONS)
-    log_probs, safe_target, _, row_weight = _class_rows(input, target, weight, ignore_index)
+    log_probs, _, safe_target, row_weight = _class_rows(input, target, weight, ignore_index)
     return _reduce_rows(_nll_rows(log_probs, safe_target, row_weight), row_weight, reduction, input)
 
 
@@ -101,13 +105,15 @@ def cross_entropy(
     floating target shaped like `input` (class probabilities) -Σ_c w_c t_c log p_c per sample.
 
     With label smoothing ε the target distribution is (1-ε)·onehot + ε/C, so the loss is
-    (1-ε)·nll + ε·mean_c(-w_c log p_c) per counted row, reduced with nll's divisor (as torch)."""
+    (1-ε)·nll + ε·mean_c(-w_c log p_c) per counted row, reduced with nll's divisor (as torch).
+    Integer targets take one op, forward and backward each a single kernel (ops/cross_entropy.py; the math is in
+    kernels/reference_loss.py); probability targets are composed from the tape's ops."""
     check_choice("reduction", reduction, REDUCTIONS)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
     class_axis = 1 if input.ndim > 1 else 0
-    log_probs = input.log_softmax(axis=class_axis)
     if getattr(target, "dtype", np.dtype(np.int64)).kind == "f":
+        log_probs = input.log_softmax(axis=class_axis)
         if target.shape != input.shape:
             raise ValueError(f"probability targets must have the input's shape {input.shape}, got {target.shape}")
         classes = input.shape[class_axis]
@@ -115,13 +121,13 @@ def cross_entropy(
         if weight is not None:
             per_class = per_class * weight.reshape(-1, *[1] * (input.ndim - 2))
         return _reduce(per_class.sum(axis=class_axis), reduction)
-    flat, safe_target, keep, row_weight = _class_rows(log_probs, target, weight, ignore_index)
-    rows = _nll_rows(flat, safe_target, row_weight)
-    if label_smoothing:
-        per_class = -flat if weight is None else -flat * weight
-        smooth = per_class.sum(axis=1) * Tensor._from_array(keep * (1.0 / flat.shape[1]), False)
-        rows = rows * (1.0 - label_smoothing) + smooth * label_smoothing
-    return _reduce_rows(rows, row_weight, reduction, input)
+    scores, target, _, row_weight = _class_rows(input, target, weight, ignore_index)
+    if scores.dtype not in (np.float32, np.float64):  # the kernels take these two; float16 goes through float32
+        scores = scores.astype(np.float32)
+    class_weight = None if weight is None else weight.data.astype(scores.dtype, copy=False)
+    rows = CrossEntropy.apply(scores, target=target, weight=class_weight, ignore_index=ignore_index,
+                              label_smoothing=label_smoothing)
+    return _reduce_rows(rows.astype(input.dtype), row_weight, reduction, input)
 
 
 def mse_loss(input: Tensor, target, *, reduction: str = "mean") -> Tensor:

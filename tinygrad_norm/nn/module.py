@@ -5,8 +5,11 @@ and tensors given to `register_buffer` become buffers (state that is saved but n
 as running statistics). Names, traversal order (registration order, depth first), `state_dict`
 keys and `repr` follow torch.nn.Module, so a torch checkpoint loads by name.
 
-Differences from torch: `state_dict()` values are numpy arrays, copied (a snapshot, where torch
-returns views that follow later training); there are no hooks, and `to()` casts to a dtype (the one device is "cpu").
+Hooks (forward pre-hooks, forward hooks, full backward hooks) have torch's signatures and handles; see
+module_hooks.py.
+
+Differences from torch: `state_dict()` values are numpy arrays in host memory, copied (a snapshot, where torch
+returns views that follow later training, on the model's device); there are no global hooks nor state-dict hooks.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from ..autograd import no_grad
-from ..dtypes import parse_to_args
+from ..devices import CPU, Device, copy_to, parse_to_args
 from ..tensor import Tensor
+from .module_hooks import HookMethods
 from .state_dict import IncompatibleKeys, convert
 
 
@@ -55,11 +59,11 @@ def _addindent(text: str, spaces: int) -> str:
     return "\n".join([first] + [" " * spaces + line for line in rest])
 
 
-class Module:
+class Module(HookMethods):
     """Base class of every layer: subclasses call `super().__init__()` and define `forward`.
 
-    `module(x)` calls `module.forward(x)`. `training` is True after construction; `train()`/`eval()`
-    set it on the module and every descendant.
+    `module(x)` calls `module.forward(x)`, with the hooks around it when there are any. `training` is True after
+    construction; `train()`/`eval()` set it on the module and every descendant.
     """
 
     training: bool
@@ -70,11 +74,14 @@ class Module:
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", {})
+        self._init_hooks()
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
     # ---- registration ----------------------------------------------------------------------------
@@ -250,23 +257,35 @@ class Module:
         fn(self)
         return self
 
-    # ---- dtype -----------------------------------------------------------------------------------
+    # ---- dtype and device ------------------------------------------------------------------------
 
-    def to(self, *args: Any, device: Any = None, dtype: Any = None) -> Module:
-        """torch's `to(dtype)`, `to(device)`, `to(device, dtype)`: cast floating-point parameters, their
-        gradients and floating-point buffers to `dtype`, in place (the Parameter objects stay the same, so an
-        optimizer holding them still works). The one device is "cpu"."""
-        dtype = parse_to_args(*args, device=device, dtype=dtype)
-        if dtype is None:
-            return self
-        if dtype.kind not in "fc":
+    def to(self, *args: Any, device: Any = None, dtype: Any = None, non_blocking: bool = False) -> Module:
+        """torch's `to(dtype)`, `to(device)`, `to(device, dtype)`, `to(tensor)`: move every parameter, its
+        gradient and every buffer to `device` and cast the floating-point ones to `dtype`, in place (the
+        Parameter objects stay the same, so an optimizer holding them still works). `non_blocking` changes
+        nothing."""
+        device, dtype = parse_to_args(*args, device=device, dtype=dtype)
+        if dtype is not None and dtype.kind not in "fc":
             raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
+        if device is None and dtype is None:
+            return self
         for tensor in [*self.parameters(), *self.buffers()]:
-            if tensor.dtype.kind in "fc":
-                tensor.data = tensor.data.astype(dtype)
-                if tensor.grad is not None:
-                    tensor.grad.data = tensor.grad.data.astype(dtype)
+            cast = dtype if tensor.dtype.kind in "fc" else None
+            tensor.data = copy_to(tensor.data, device, cast, copy=False)
+            if tensor.grad is not None:
+                tensor.grad.data = copy_to(tensor.grad.data, device, cast, copy=False)
         return self
+
+    def cuda(self, device: Device | str | int | None = None) -> Module:
+        """Move every parameter and buffer to a GPU (default: the current one), in place; returns self."""
+        device = Device("cuda") if device is None else Device(device)
+        if device.type != "cuda":
+            raise ValueError(f"cuda(): device must be a CUDA device, got {str(device)!r}")
+        return self.to(device)
+
+    def cpu(self) -> Module:
+        """Move every parameter and buffer to host memory, in place; returns self."""
+        return self.to(CPU)
 
     def float(self) -> Module:
         return self.to(np.float32)
@@ -291,9 +310,9 @@ class Module:
         return state
 
     def state_dict(self, keep_vars: bool = False) -> dict[str, Any]:
-        """Parameters and persistent buffers by dotted name, as numpy array copies (the tensors
-        themselves with `keep_vars=True`)."""
-        return {key: t if keep_vars else t.numpy().copy() for key, t in self._state_tensors().items()}
+        """Parameters and persistent buffers by dotted name, as numpy array copies in host memory, from any
+        device (the tensors themselves with `keep_vars=True`)."""
+        return {key: t if keep_vars else copy_to(t.data, CPU) for key, t in self._state_tensors().items()}
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy `state_dict`'s values into this module's parameters and buffers, cast to their dtypes.
@@ -325,7 +344,7 @@ class Module:
         with no_grad():
             for key, array in arrays.items():
                 target = targets[key]
-                target.copy_(Tensor._from_array(target.xp.asarray(array), False))
+                target.copy_(Tensor._from_array(array, False))  # copy_ moves it to the target's device
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing --------------------------------------------------------------------------------

@@ -85,6 +85,8 @@ class _BatchNorm(_NormBase):
     statistics, or with the batch statistics when track_running_stats=False. Gradient mode does not matter.
     """
 
+    _batch_norm = staticmethod(batch_norm)  # the functional form forward calls (SyncBatchNorm chooses its own)
+
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
@@ -94,7 +96,7 @@ class _BatchNorm(_NormBase):
                 factor = 1.0 / float(self.num_batches_tracked.item())
         batch_stats = self.training or self.running_mean is None
         keep_buffers = not self.training or self.track_running_stats
-        return batch_norm(
+        return self._batch_norm(
             input,
             self.running_mean if keep_buffers else None,
             self.running_var if keep_buffers else None,

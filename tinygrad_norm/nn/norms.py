@@ -4,6 +4,7 @@ Every form views its input as three axes and calls one norm op from ops/norm.py,
 backend's fused kernels; nothing here computes a statistic.
 
     batch_norm     (N, C, *)   -> (N, C, S)              statistics per channel         BatchNorm
+    sync_batch_norm  the same, over the shares of a batch that several processes hold        SyncBatchNorm
     layer_norm     (*, D1..Dk) -> (M, D1*..*Dk, 1)       statistics per row             RowNorm, 1 group
     rms_norm       (*, D1..Dk) -> (M, D1*..*Dk, 1)       root mean square per row       RowNorm, not centered
     group_norm     (N, C, *)   -> (N, C, S)              statistics per (n, group)      RowNorm, G groups
@@ -18,7 +19,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..devices import check_same
 from ..ops.norm import BatchNorm, RowNorm
+from ..ops.sync_norm import SyncBatchNorm
 from ..tensor import Tensor
 from ._arguments import check_input_dtype, check_int
 
@@ -78,29 +81,54 @@ def batch_norm(
     (as torch). Otherwise the running statistics are used. eps must be positive in training, non-negative
     otherwise (as torch).
     """
+    _check_batch_norm(input, running_mean, running_var, weight, bias, training, eps)
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def sync_batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """`batch_norm` in training, over the batch that every process's `input` is a share of (SyncBatchNorm; see
+    ops/sync_norm.py). Every process must call it, in the same order; shares may differ in N, even be empty."""
+    _check_batch_norm(input, running_mean, running_var, weight, bias, True, eps)
+    return _batch_norm(input, running_mean, running_var, weight, bias, True, momentum, eps, sync=True)
+
+
+def _check_batch_norm(input, running_mean, running_var, weight, bias, training, eps) -> None:
     if training and not eps > 0:
         raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
     if not eps >= 0:
         raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
     state = {"weight": weight, "bias": bias, "running_mean": running_mean, "running_var": running_var}
     check_input_dtype("batch_norm", input, **state)
-    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 
-def _batch_norm(input, running_mean, running_var, weight, bias, batch_stats, momentum, eps) -> Tensor:
+def _batch_norm(input, running_mean, running_var, weight, bias, batch_stats, momentum, eps, sync=False) -> Tensor:
     """`batch_norm` without its checks of eps and dtypes (instance_norm makes its own); `batch_stats` is
-    torch's `training`: the statistics come from this batch (and update the running ones)."""
+    torch's `training`: the statistics come from this batch (and update the running ones). `sync`: the batch is
+    spread over the processes, so its count is checked, and empty shares are handled, by the op."""
     view = _channel_norm_shape(input, "batch_norm")  # (N, C, S)
-    if batch_stats and view[0] * view[2] == 1:
+    if batch_stats and not sync and view[0] * view[2] == 1:
         raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(input.shape)}")
     if not batch_stats and (running_mean is None or running_var is None):
         raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
     for name, buffer in (("running_mean", running_mean), ("running_var", running_var)):
         if buffer is not None and buffer.shape != (view[1],):
             raise ValueError(f"batch_norm: {name} should hold {view[1]} elements, got shape {buffer.shape}")
-    if batch_stats and view[0] * view[2] == 0:  # no values: no statistics to fold into the running ones
+        if buffer is not None:
+            check_same((input, buffer))  # the buffers are updated in place, outside the op's own check
+    if batch_stats and not sync and view[0] * view[2] == 0:  # no values: no statistics to fold into the running ones
         running_mean = running_var = None
     affine, flags = _affine_args(weight, bias)
+    if sync:
+        return SyncBatchNorm.apply(input, *affine, **flags, view=view, eps=eps, running_mean=_data(running_mean),
+                                   running_var=_data(running_var), momentum=momentum)
     return BatchNorm.apply(
         input,
         *affine,

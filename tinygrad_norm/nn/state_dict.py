@@ -1,12 +1,12 @@
 """Loading a state dict all or nothing: every value is converted to its target's dtype and checked before
 any is written, so a failed `load_state_dict` changes nothing.
 
-A value may be one of our Tensors, a numpy array, a torch tensor (anything with `.detach()`/`.numpy()` or
-`__array__`) or nested lists of numbers. It is refused, with its key named, when it is None, holds no numbers
-(strings, or objects such as None inside an object array), has another shape than its target, or cannot be
-stored in the target's dtype without changing its meaning: complex values in a real tensor, fractional,
-non-finite or out-of-range values in an integer one (int64 `num_batches_tracked` must not wrap around),
-anything but 0 and 1 in a bool one.
+A value may be one of our Tensors (on any device), a numpy or CuPy array, a torch tensor (anything with
+`.detach()`/`.numpy()` or `__array__`; on a GPU too) or nested lists of numbers. It is refused, with its key
+named, when it is None, holds no numbers (strings, or objects such as None inside an object array), has another
+shape than its target, or cannot be stored in the target's dtype without changing its meaning: complex values in
+a real tensor, fractional, non-finite or out-of-range values in an integer one (int64 `num_batches_tracked` must
+not wrap around), anything but 0 and 1 in a bool one.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..devices import CPU, array_module, copy_to
 from ..dtypes import NUMERIC_KINDS
 from ..tensor import Tensor
 
@@ -36,10 +37,13 @@ def _as_array(value: Any) -> np.ndarray:
     if value is None:
         raise ValueError("is None")
     if isinstance(value, Tensor):
-        return value.numpy()
+        return copy_to(value.data, CPU, copy=False)
+    if array_module(value) is not np:  # a CuPy array
+        return copy_to(value, CPU, copy=False)
     try:
         if hasattr(value, "detach"):
             value = value.detach()
+            value = value.cpu() if hasattr(value, "cpu") else value
         if hasattr(value, "numpy") and not isinstance(value, np.ndarray | np.generic):
             value = value.numpy()
         array = np.asarray(value)

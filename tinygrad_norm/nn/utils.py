@@ -46,7 +46,8 @@ def clip_grad_norm_(
 ) -> Tensor:
     """Scale all gradients together, in place, so their joint p-norm ‖(g_1, ..., g_k)‖_p is at most
     `max_norm`: g ← g · min(1, max_norm / (total + 1e-6)), as torch. `norm_type` is p > 0 or inf.
-    Returns the total norm before clipping (0-d, in the gradients' dtype; computed in float64)."""
+    Returns the total norm before clipping (0-d, in the gradients' dtype and on their device; computed in
+    float64)."""
     norm_type = float(norm_type)
     if not norm_type > 0:
         raise ValueError(f"norm_type must be positive or inf, got {norm_type}")
@@ -65,7 +66,7 @@ def clip_grad_norm_(
     scale = float(np.minimum(max_norm / (total + 1e-6), 1.0))  # np.minimum keeps a NaN, as torch's clamp
     for g in grads:
         g.data *= scale
-    return Tensor(np.asarray(total, dtype=grads[0].dtype))
+    return Tensor(np.asarray(total, dtype=grads[0].dtype), device=grads[0].device)
 
 
 def clip_grad_value_(parameters: Parameters, clip_value: float) -> None:

@@ -5,8 +5,8 @@ A parameter w is replaced by two, `<name>_g` and `<name>_v`, with
     w = g * v / ||v||          (the 2-norm over every dim of v but `dim`; dim=None: over all of v)
 
 so g (shaped like ||v||, size-1 axes kept) sets each slice's length and v only its direction. w is recomputed
-from g and v before every forward (a wrapper around the module's `forward`), and gradients reach g and v
-through the composed ops. state_dict keys are `<name>_g` and `<name>_v`, as torch.
+from g and v before every forward (a forward pre-hook, as torch), and gradients reach g and v through the
+composed ops. state_dict keys are `<name>_g` and `<name>_v`, as torch.
 
 A slice of v with zero norm has no direction: torch returns NaN there. Here `weight_norm` and every forward
 raise ValueError naming the zero slices instead.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..devices import CPU, copy_to
 from ..tensor import Tensor
 from .module import Module, Parameter
 
@@ -29,27 +30,34 @@ def _norm_except_dim(v: Tensor, dim: int | None) -> Tensor:
 
 
 def _check_nonzero(norm: Tensor, name: str, dim: int | None) -> None:
-    zero = (norm.numpy() == 0).reshape(-1).nonzero()[0]
+    zero = (copy_to(norm.data, CPU, copy=False) == 0).reshape(-1).nonzero()[0]
     if zero.size:
         where = "all of it" if dim is None else f"indices {zero.tolist()} along dim {dim}"
         raise ValueError(f"weight_norm: {name}_v has zero norm at {where}; its direction, and so {name}, is undefined")
 
 
-class _WeightNormForward:
-    """Stands in for `module.forward`: sets module.<name> = g * v / ||v||, then calls the forward it wraps."""
+class WeightNorm:
+    """The forward pre-hook of one reparametrized parameter: sets module.<name> = g * v / ||v||."""
 
-    def __init__(self, module: Module, name: str, dim: int | None, inner: Any):
-        self.module, self.name, self.dim, self.inner = module, name, dim, inner
+    def __init__(self, name: str, dim: int | None):
+        self.name, self.dim = name, dim
 
-    def weight(self) -> Tensor:
-        g, v = getattr(self.module, self.name + "_g"), getattr(self.module, self.name + "_v")
+    def compute_weight(self, module: Module) -> Tensor:
+        g, v = getattr(module, self.name + "_g"), getattr(module, self.name + "_v")
         norm = _norm_except_dim(v, self.dim)
         _check_nonzero(norm, self.name, self.dim)
         return g * (v / norm)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        setattr(self.module, self.name, self.weight())
-        return self.inner(*args, **kwargs)
+    def __call__(self, module: Module, inputs: Any) -> None:
+        setattr(module, self.name, self.compute_weight(module))
+
+
+def _hook_of(module: Module, name: str) -> tuple[int, WeightNorm] | None:
+    """The key and the WeightNorm hook of `name` among the module's forward pre-hooks, or None."""
+    for key, hook in module._forward_pre_hooks.items():
+        if isinstance(hook, WeightNorm) and hook.name == name:
+            return key, hook
+    return None
 
 
 def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Module:
@@ -58,7 +66,7 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
     `dim` is the axis that keeps one norm per slice (0: per output row of Linear or Conv). As in torch,
     dim=None and dim=-1 both take a single norm over the whole tensor.
     """
-    if isinstance(getattr(module, name + "_g", None), Parameter):
+    if _hook_of(module, name) is not None:
         raise RuntimeError(f"Cannot register two weight_norm hooks on the same parameter {name}")
     weight = getattr(module, name)
     if not isinstance(weight, Parameter):
@@ -71,27 +79,21 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
     delattr(module, name)
     module.register_parameter(name + "_g", Parameter(norm.data))
     module.register_parameter(name + "_v", Parameter(weight))
-    wrapper = _WeightNormForward(module, name, dim, module.forward)
-    module.forward = wrapper
-    setattr(module, name, wrapper.weight())
+    hook = WeightNorm(name, dim)
+    setattr(module, name, hook.compute_weight(module))
+    module.register_forward_pre_hook(hook)
     return module
 
 
 def remove_weight_norm(module: Module, name: str = "weight") -> Module:
     """Undo `weight_norm`: `module.<name>` becomes a Parameter again holding g * v / ||v||; returns the module."""
-    outer, wrapper = None, module.__dict__.get("forward")
-    while isinstance(wrapper, _WeightNormForward) and wrapper.name != name:
-        outer, wrapper = wrapper, wrapper.inner
-    if not isinstance(wrapper, _WeightNormForward):
+    found = _hook_of(module, name)
+    if found is None:
         raise ValueError(f"weight_norm of '{name}' not found in {module}")
-    weight = wrapper.weight().detach()
+    key, hook = found
+    weight = hook.compute_weight(module).detach()
     for attribute in (name, name + "_g", name + "_v"):
         delattr(module, attribute)
     module.register_parameter(name, Parameter(weight))
-    if outer is not None:
-        outer.inner = wrapper.inner
-    elif isinstance(wrapper.inner, _WeightNormForward):
-        module.forward = wrapper.inner
-    else:
-        del module.forward  # the class's own forward again
+    del module._forward_pre_hooks[key]
     return module

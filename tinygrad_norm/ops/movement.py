@@ -1,4 +1,5 @@
-"""Ops that move, copy or select elements without arithmetic: reshape, permute, expand, indexing, pad, cat.
+"""Ops that move, copy or select elements without arithmetic: reshape, permute, expand, indexing, pad, cat, and
+the copy to another device.
 
 Reshape, permute, expand and basic indexing may return a view of their input's array (`is_view`): the
 output then shares the input's version counter, and the node checks the input's version, since its
@@ -14,6 +15,7 @@ import itertools
 
 import numpy as np
 
+from .. import devices
 from ..autograd import Function
 from ..shapes import unbroadcast
 
@@ -130,6 +132,19 @@ class Clone(Function):
 
     def backward(self, grad):
         return grad
+
+
+class ToDevice(Function):
+    """A copy on another device (host to GPU, GPU to host, GPU to GPU); the gradient is copied back."""
+
+    saved_inputs = ()
+
+    def forward(self, x, device):
+        self.source = devices.of(x)
+        return devices.copy_to(x, device)
+
+    def backward(self, grad):
+        return devices.copy_to(grad, self.source)
 
 
 class TakeAlongAxis(Function):

@@ -64,12 +64,12 @@ class _AffineNorm(Function):
         return y + next(params).reshape(1, -1, 1) if has_bias else y
 
     def pack(self, dx, grads: dict) -> tuple:
-        """(dx in x's shape, then per affine input its gradient in its own shape, or None)."""
+        """(dx in x's shape or None, then per affine input its gradient in its own shape, or None)."""
         affine = [
             grads[name].reshape(shape) if name in grads else None
             for name, shape in zip(self.affine_names, self.affine_shapes)
         ]
-        return (dx.reshape(self.x_shape), *affine)
+        return (None if dx is None else dx.reshape(self.x_shape), *affine)
 
 
 class RowNorm(_AffineNorm):
@@ -123,6 +123,13 @@ class RowNorm(_AffineNorm):
         return self.composed_affine(x_hat.reshape(view), affine, has_weight, has_bias).reshape(x.shape)
 
 
+def update_running_stats(running_mean, running_var, momentum: float, mean, var_unbiased) -> None:
+    """running = (1 - momentum) * running + momentum * batch_stat, in place, when running buffers are given."""
+    if running_mean is not None:
+        running_mean[...] = (1 - momentum) * running_mean + momentum * mean
+        running_var[...] = (1 - momentum) * running_var + momentum * var_unbiased
+
+
 class BatchNorm(_AffineNorm):
     """Batch normalization, statistics per channel over N and S (arXiv:1502.03167).
 
@@ -153,9 +160,7 @@ class BatchNorm(_AffineNorm):
         if batch_stats:
             self.mean, self.rstd, var_unbiased = (self.empty_stats(channels) for _ in range(3))
             self.kernels.channel_norm_forward(self.x, weight, bias, eps, y, self.mean, self.rstd, var_unbiased)
-            if running_mean is not None:
-                running_mean[...] = (1 - momentum) * running_mean + momentum * self.mean
-                running_var[...] = (1 - momentum) * running_var + momentum * var_unbiased
+            update_running_stats(running_mean, running_var, momentum, self.mean, var_unbiased)
         else:
             self.mean = running_mean.astype(np.float64)
             self.rstd = 1 / self.xp.sqrt(running_var.astype(np.float64) + eps)

@@ -3,7 +3,9 @@
 
 A state dict is `{"state": {index: {name: value}}, "param_groups": [{option: value, ..., "params": [index]}]}`,
 parameters numbered in group order, as torch numbers them. State values are numpy arrays: tensors of the
-parameter's shape, and `step`, a 0-d float32 array where torch keeps a 0-d float32 tensor. So a state dict moves
+parameter's shape, and `step`, a 0-d float32 array where torch keeps a 0-d float32 tensor. A state dict's arrays
+are in host memory whatever the parameters' device; the state itself lives beside each parameter, and a loaded
+state dict's arrays move there. So a state dict moves
 to torch with `torch.as_tensor` on each array, and torch's loads here as it is (tensors are converted).
 
 Differences from torch: `state_dict()` copies the state (a snapshot, as `Module.state_dict` here), where torch
@@ -23,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import enable_grad
+from ..devices import CPU, array_module, copy_to, current
 from ..tensor import Tensor
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]] | Iterable[tuple[str, Tensor]]
@@ -52,8 +55,8 @@ def check_implementation_flags(foreach: bool | None = None, fused: bool | None =
 
 
 def _to_array(value: Any) -> Any:
-    """A state value as an array: our Tensors, numpy arrays, torch tensors (anything with `.detach()` and
-    `.numpy()`); other values (None, numbers) pass unchanged."""
+    """A state value as an array: our Tensors, numpy and CuPy arrays, torch tensors (anything with `.detach()`
+    and `.numpy()`); other values (None, numbers) pass unchanged."""
     if isinstance(value, Tensor):
         return value.data
     if hasattr(value, "detach") and hasattr(value, "numpy"):
@@ -63,9 +66,7 @@ def _to_array(value: Any) -> Any:
 
 def _host_copy(value: Any) -> Any:
     """A numpy copy of an array (also of a CuPy one); other values unchanged."""
-    if hasattr(value, "__cuda_array_interface__") and not isinstance(value, np.ndarray):
-        return value.get()
-    return value.copy() if isinstance(value, np.ndarray) else value
+    return copy_to(value, CPU) if isinstance(value, np.ndarray) or array_module(value) is not np else value
 
 
 class Optimizer:
@@ -166,7 +167,8 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    self._update(p, group)
+                    with current(p.data):  # the update's temporaries go beside the parameter
+                        self._update(p, group)
         return loss
 
     def _update(self, param: Tensor, group: dict[str, Any]) -> None:
@@ -249,7 +251,8 @@ class Optimizer:
         value = _to_array(value)
         if name == "step":
             step = np.asarray(_host_copy(value))
-            return step.copy() if step.dtype.kind == "f" and step.ndim == 0 else np.array(float(step), np.float32)
+            return step if step.dtype.kind == "f" and step.ndim == 0 else np.array(float(step), np.float32)
         if not hasattr(value, "shape"):
             return value
-        return param.xp.array(value, dtype=param.dtype, order="C")
+        state = copy_to(np.asarray(value) if array_module(value) is np else value, param.device, param.dtype)
+        return state if state.flags.c_contiguous else param.xp.ascontiguousarray(state)

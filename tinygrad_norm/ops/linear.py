@@ -1,0 +1,42 @@
+"""The affine map of a Linear layer, y = x Wᵀ + b, as one op."""
+
+from __future__ import annotations
+
+from ..autograd import Function
+
+
+class AffineMap(Function):
+    """Inputs (x, [bias,] weight): y = x Wᵀ + b for x (*, in), W (out, in), b (out,); y (*, out). The inputs come in
+    the order of torch's addmm(b, x, Wᵀ) after x, so leaf hooks run in torch's order: the bias's before the weight's.
+
+    With g = dL/dy and x, g flattened to (M, in) and (M, out) over the leading axes:
+    dx = g W, dW = gᵀ x, db = Σ_m g[m]. One op instead of a transpose, a product and a broadcast add: the bias is
+    added into the product's fresh array, and BLAS reads W and gᵀ through its transpose flags, so dW comes out
+    (out, in) as W is laid out, a fresh array the weight's `.grad` takes without a copy. `composed` is the same
+    map in Tensor ops (the graph backward).
+    """
+
+    saved_inputs = (0, -1)  # x and the weight; the bias is not read by the backward
+
+    def forward(self, x, *affine):
+        *bias, weight = affine
+        self.x, self.weight, self.has_bias = x, weight, bool(bias)
+        y = x @ weight.T
+        if bias:
+            y += bias[0]
+        return y
+
+    def backward(self, grad):
+        wanted = self.needs_input_grad
+        x, weight = self.x, self.weight
+        g = grad.reshape(-1, grad.shape[-1])  # (M, out)
+        dx = (grad @ weight).reshape(x.shape) if wanted[0] else None
+        dweight = g.T @ x.reshape(-1, x.shape[-1]) if wanted[-1] else None
+        if not self.has_bias:
+            return dx, dweight
+        return dx, g.sum(axis=0) if wanted[1] else None, dweight
+
+    def composed(self, x, *affine):
+        *bias, weight = affine
+        y = x @ weight.T
+        return y + bias[0] if bias else y
