@@ -385,14 +385,18 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
 
     # ---- unary ---------------------------------------------------------------------------------
 
+    def _floating(self) -> Tensor:
+        """The input of a floating-point function: integers and bools as float32, torch's default dtype."""
+        return self if self.dtype.kind in "fc" else self.astype(float32)
+
     def exp(self) -> Tensor:
-        return Exp.apply(self)
+        return Exp.apply(self._floating())
 
     def log(self) -> Tensor:
-        return Log.apply(self)
+        return Log.apply(self._floating())
 
     def sqrt(self) -> Tensor:
-        return Sqrt.apply(self)
+        return Sqrt.apply(self._floating())
 
     def rsqrt(self) -> Tensor:
         return self**-0.5
@@ -408,10 +412,10 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
     clamp = clip
 
     def tanh(self) -> Tensor:
-        return Tanh.apply(self)
+        return Tanh.apply(self._floating())
 
     def sigmoid(self) -> Tensor:
-        return Sigmoid.apply(self)
+        return Sigmoid.apply(self._floating())
 
     def relu(self) -> Tensor:
         return LeakyReLU.apply(self, negative_slope=0.0)

@@ -51,6 +51,7 @@ ALLOWED = {  # file: {the call's source: why its arguments are never device arra
     },
     "ops/elementwise.py": {'np.errstate(divide="ignore", invalid="ignore")': "numpy's warning switch; CuPy warns not"},
     "ops/movement.py": {"np.argsort(self.axes)": "of a tuple of axes"},
+    "ops/pool.py": {"np.iinfo(x.dtype)": "of a dtype"},
     "shapes.py": {"np.prod(shape, dtype=np.int64)": SHAPES},
     "ops/special.py": {"np.empty(work.shape, work.dtype)": "in the numpy branch only (CuPy arrays take cupyx's erf)"},
     "optim/adagrad.py": {"np.array(0.0, np.float32)": HOST_STEP},

@@ -29,6 +29,8 @@ class MaxPool2d(Function):
     def forward(self, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair):
         self.kernels, self.x_shape, self.x_dtype = backend.kernels(x), x.shape, x.dtype
         window = kernel, stride, padding, dilation
+        if x.dtype.kind in "iu":  # the kernels take floats; an integer tensor has no gradient
+            return self.integer_max(x, *window)
         y = _empty_output(self.kernels, x, *window, self.xp, x.dtype)
         self.indices = _empty_output(self.kernels, x, *window, self.xp, np.int64)
         self.kernels.max_pool2d_forward(x, *window, y, self.indices)
@@ -38,6 +40,12 @@ class MaxPool2d(Function):
         dx = self.xp.empty(self.x_shape, self.x_dtype)
         self.kernels.max_pool2d_backward(grad.astype(self.x_dtype, copy=False), self.indices, dx)
         return dx
+
+    def integer_max(self, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair):
+        """The window maximum of an integer array padded with its dtype's minimum (as torch)."""
+        x_pad = self.xp.pad(x, ((0, 0), (0, 0), *padding), constant_values=np.iinfo(x.dtype).min)
+        out_hw = self.kernels.output_hw(x.shape[2:], kernel, stride, padding, dilation)
+        return functools.reduce(self.xp.maximum, window_slices(x_pad, kernel, stride, dilation, out_hw))
 
     def composed(self, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair):
         """x at the positions the kernel picked (so ties and nans go where the kernel sends them); -inf for a
