@@ -247,3 +247,32 @@ def test_gradgradcheck_catches_a_composed_formula_that_is_not_the_op():
 
     with pytest.raises(GradcheckError, match="graph backward"):
         gradgradcheck(lambda t: Double.apply(t), _leaf(3))
+
+
+def test_a_tensor_hook_sees_and_replaces_a_recorded_gradient():
+    x = tn.tensor([1.0, 2.0], dtype=tn.float64, requires_grad=True)
+    y = x * x
+    seen = []
+    y.register_hook(lambda g: seen.append(g.requires_grad) or g * 3)
+    (gx,) = tn.autograd.grad(y.sum(), x, create_graph=True)
+    assert seen == [False]
+    np.testing.assert_allclose(gx.numpy(), 6 * x.numpy())
+    (ggx,) = tn.autograd.grad(gx.sum(), x)
+    np.testing.assert_allclose(ggx.numpy(), [6.0, 6.0])
+
+
+def test_a_leaf_hook_runs_once_in_a_graph_backward():
+    x = tn.tensor([1.0, 2.0], dtype=tn.float64, requires_grad=True)
+    calls = []
+    x.register_hook(lambda g: calls.append(1) or g * 2)
+    (x * x + x).sum().backward(create_graph=True)
+    assert calls == [1]
+    np.testing.assert_allclose(x.grad.numpy(), 2 * (2 * x.numpy() + 1))
+    assert x.grad.requires_grad
+
+
+def test_detect_anomaly_watches_a_graph_backward():
+    x = tn.tensor([0.0, 1.0], dtype=tn.float64, requires_grad=True)
+    with np.errstate(divide="ignore"), tn.autograd.detect_anomaly():
+        with pytest.raises(RuntimeError, match="returned (nan|inf) values"):
+            tn.autograd.grad(x.sqrt().sum(), x, create_graph=True)

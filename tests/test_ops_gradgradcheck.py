@@ -8,8 +8,18 @@ import numpy as np
 import pytest
 
 from tinygrad_norm import gradgradcheck
+from tinygrad_norm.nn import functional
 
-from .test_ops_gradcheck import ELEMENTWISE, GRAPHS, LOSSES, MATMUL_SHAPES, MOVEMENT, REDUCTIONS, _inputs
+from .test_ops_gradcheck import (
+    ELEMENTWISE,
+    GRAPHS,
+    LINEAR_X_SHAPES,
+    LOSSES,
+    MATMUL_SHAPES,
+    MOVEMENT,
+    REDUCTIONS,
+    _inputs,
+)
 
 
 def _check(fn, shapes, positive: bool) -> None:
@@ -31,6 +41,18 @@ def test_astype_round_trip():
 @pytest.mark.parametrize(("a_shape", "b_shape"), MATMUL_SHAPES, ids=str)
 def test_matmul(a_shape, b_shape):
     _check(lambda a, b: a @ b, (a_shape, b_shape), positive=False)
+
+
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
+@pytest.mark.parametrize("x_shape", LINEAR_X_SHAPES, ids=str)
+def test_linear(x_shape, bias):
+    """The fused affine map: its composed formula against its backward, then its second derivatives."""
+    shapes = (x_shape, (4, 3), (4,)) if bias else (x_shape, (4, 3))
+    _check(lambda *xs: functional.linear(*xs) ** 2, shapes, positive=False)
+
+
+def test_linear_with_a_1d_weight():
+    _check(lambda *xs: functional.linear(*xs) ** 2, ((2, 3), (3,)), positive=False)
 
 
 @pytest.mark.parametrize("keepdims", [False, True])

@@ -216,35 +216,39 @@ def _tensor_class():
 
 
 def _root_gradients(outputs: tuple, grad_outputs, create_graph: bool) -> list:
-    """One starting gradient per output: an array, or a Tensor with create_graph (it may require grad itself).
-    None means ones, for an output with one element (as torch)."""
-    tensor = _tensor_class()
+    """One starting gradient per output: an array, or a Tensor with create_graph (it may require grad itself)."""
     grad_outputs = (None,) * len(outputs) if grad_outputs is None else _as_tuple(grad_outputs)
     if len(grad_outputs) != len(outputs):
         raise ValueError(f"got {len(grad_outputs)} gradients for {len(outputs)} outputs")
-    grads = []
-    for i, (output, grad) in enumerate(zip(outputs, grad_outputs)):
-        if not isinstance(output, tensor):
-            raise TypeError(f"outputs must be Tensors, got {type(output).__name__} at position {i}")
-        if not output.requires_grad:
-            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
-        if grad is None:
-            if output._data.size != 1:
-                raise RuntimeError(
-                    f"grad can be implicitly created only for scalar outputs; output {i} has shape {output.shape}. "
-                    "Pass a gradient of the output's shape."
-                )
-            data = output.xp.ones_like(output._data)
-        else:
-            if isinstance(grad, tensor):
-                check_same((output, grad))
-            data = grad._data if isinstance(grad, tensor) else output.xp.asarray(grad, dtype=output.dtype)
-            if data.shape != output.shape:
-                raise ValueError(f"gradient {i} has shape {data.shape}, expected the output's shape {output.shape}")
-        if create_graph:
-            data = grad if isinstance(grad, tensor) else tensor._from_array(data, False)
-        grads.append(data)
+    tensor = _tensor_class()
+    grads = [seed_gradient(output, grad, i) for i, (output, grad) in enumerate(zip(outputs, grad_outputs))]
+    if create_graph:
+        return [grad if isinstance(grad, tensor) else tensor._from_array(data, False)
+                for grad, data in zip(grad_outputs, grads)]
     return grads
+
+
+def seed_gradient(output, grad, i: int = 0):
+    """The array that starts a backward from `output` (its `i`-th root): `grad` checked, or ones for an output
+    with one element (as torch)."""
+    tensor = _tensor_class()
+    if not isinstance(output, tensor):
+        raise TypeError(f"outputs must be Tensors, got {type(output).__name__} at position {i}")
+    if not output.requires_grad:
+        raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+    if grad is None:
+        if output._data.size != 1:
+            raise RuntimeError(
+                f"grad can be implicitly created only for scalar outputs; output {i} has shape {output.shape}. "
+                "Pass a gradient of the output's shape."
+            )
+        return output.xp.ones_like(output._data)
+    if isinstance(grad, tensor):
+        check_same((output, grad))
+    data = grad._data if isinstance(grad, tensor) else output.xp.asarray(grad, dtype=output.dtype)
+    if data.shape != output.shape:
+        raise ValueError(f"gradient {i} has shape {data.shape}, expected the output's shape {output.shape}")
+    return data
 
 
 def _run(outputs: tuple, grad_outputs, retain_graph: bool | None, create_graph: bool, inputs=None):

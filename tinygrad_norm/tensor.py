@@ -285,7 +285,10 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
         """Accumulate d(self)/d(leaf) · gradient into every leaf's `.grad` that requires grad (only into the
         `.grad` of `inputs` when given). With `create_graph` the backward is recorded, so `.grad` can be
         differentiated again; `retain_graph` defaults to `create_graph` (as torch)."""
-        autograd.backward(self, gradient, retain_graph, create_graph, inputs)
+        if create_graph or inputs is not None:
+            autograd.backward(self, gradient, retain_graph, create_graph, inputs)
+        else:  # the common case, straight to the engine
+            engine.run_backward([self], [autograd.seed_gradient(self, gradient)], bool(retain_graph))
 
     # ---- binary operators ----------------------------------------------------------------------
 

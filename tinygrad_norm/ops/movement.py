@@ -137,14 +137,14 @@ class Clone(Function):
 class ToDevice(Function):
     """A copy on another device (host to GPU, GPU to host, GPU to GPU); the gradient is copied back."""
 
-    saved_inputs = ()
+    saved_inputs, linear = (), True
 
     def forward(self, x, device):
         self.source = devices.of(x)
         return devices.copy_to(x, device)
 
     def backward(self, grad):
-        return devices.copy_to(grad, self.source)
+        return self.call(ToDevice, grad, device=self.source)
 
 
 class TakeAlongAxis(Function):
