@@ -16,6 +16,8 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
+
 import tinygrad_norm as tn
 from tinygrad_norm import Tensor, autograd, nn, viz
 
@@ -42,15 +44,56 @@ def composed_layer_norm(x: Tensor, weight: Tensor, bias: Tensor, eps: float = 1e
     return x_hat * weight + bias
 
 
+# ---- higher-order gradients -------------------------------------------------------------------------------
+
+
+def hessian_vector_product(f, x: Tensor, v: Tensor) -> Tensor:
+    """H v for the Hessian H of the scalar f at x, without forming H: the gradient of <grad f(x), v>."""
+    (grad,) = autograd.grad(f(x), x, create_graph=True)  # recorded, so it can be differentiated again
+    (hvp,) = autograd.grad((grad * v).sum(), x)
+    return hvp
+
+
+def full_hessian(f, x: Tensor) -> Tensor:
+    """The Hessian of f at a vector x, one row H e_i per basis vector e_i."""
+    eye = Tensor(np.eye(x.shape[0], dtype=x.dtype))
+    return tn.stack([hessian_vector_product(f, x, eye[i]) for i in range(x.shape[0])])
+
+
+def gradient_penalty(critic: nn.Module, x: Tensor) -> Tensor:
+    """WGAN-GP's mean of (||grad_x D(x)|| - 1)^2 over the samples: a loss made of a gradient, so its backward
+    differentiates the critic's backward."""
+    x = x.detach().requires_grad_()
+    (grad,) = autograd.grad(critic(x).sum(), x, create_graph=True)
+    norms = (grad * grad).sum(axis=1).sqrt()
+    return ((norms - 1) ** 2).mean()
+
+
+def mlp(params: list[Tensor], x: Tensor) -> Tensor:
+    """A one-hidden-layer net written as a function of its weights, so adapted weights can be swapped in."""
+    w1, b1, w2, b2 = params
+    return nn.functional.linear(nn.functional.linear(x, w1, b1).tanh(), w2, b2)
+
+
+def maml_outer_loss(params: list[Tensor], support: tuple, query: tuple, inner_lr: float = 0.1) -> Tensor:
+    """MAML: one gradient step on the support set, kept on the tape, then the loss of the adapted weights on the
+    query set. Its gradient reaches `params` through the inner step (second derivatives)."""
+    (xs, ys), (xq, yq) = support, query
+    grads = autograd.grad(nn.functional.mse_loss(mlp(params, xs), ys), params, create_graph=True)
+    adapted = [p - inner_lr * g for p, g in zip(params, grads)]
+    return nn.functional.mse_loss(mlp(adapted, xq), yq)
+
+
 # The reading path of the page: (file, names in it) in reading order.
 READING_PATH = [
     ("tinygrad_norm/tensor.py", ["Tensor.__add__", "Tensor._promoted_operands", "Tensor._wrap_operand"]),
-    ("tinygrad_norm/autograd.py", ["Function", "VersionCounter"]),
+    ("tinygrad_norm/autograd.py", ["Function"]),
+    ("tinygrad_norm/engine.py", ["VersionCounter"]),
     ("tinygrad_norm/ops/elementwise.py", ["Add", "Mul"]),
     ("tinygrad_norm/shapes.py", ["unbroadcast"]),
     ("tinygrad_norm/tensor.py", ["Tensor.backward"]),
-    ("tinygrad_norm/autograd.py", ["graph_nodes", "run_backward", "_accumulate_grad", "_owned_by_one_leaf"]),
-    ("tinygrad_norm/autograd.py", ["grad_hooks_of", "_run_hooks", "_HeldLeafGrads", "Watcher", "watching"]),
+    ("tinygrad_norm/engine.py", ["graph_nodes", "run_backward", "_accumulate_grad", "_owned_by_one_leaf"]),
+    ("tinygrad_norm/engine.py", ["grad_hooks_of", "_run_hooks", "_HeldLeafGrads", "Watcher", "watching"]),
 ]
 
 
@@ -97,6 +140,12 @@ def blocks() -> dict[str, str]:
         "dot": f"```dot\n{dot}```",
         "layer-norm-code": f"```python\n{inspect.getsource(composed_layer_norm)}```",
         "layer-norm-tapes": f"```text\n# composed from Tensor ops\n{composed}\n\n# the fused op\n{fused}\n```",
+        "higher-order-code": "```python\n"
+        + "\n\n".join(
+            inspect.getsource(fn)
+            for fn in (hessian_vector_product, full_hessian, gradient_penalty, mlp, maml_outer_loss)
+        )
+        + "```",
     }
 
 

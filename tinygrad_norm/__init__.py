@@ -47,7 +47,7 @@ from .dtypes import (  # noqa: E402
     int64,
     uint8,
 )
-from .gradcheck import GradcheckError, gradcheck  # noqa: E402
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
 from .kernels._threads import get_num_threads, set_num_threads  # noqa: E402
 from .random import manual_seed  # noqa: E402
 from .serialization import load, save  # noqa: E402
@@ -92,6 +92,7 @@ __all__ = [
     "get_backend_name",
     "get_num_threads",
     "gradcheck",
+    "gradgradcheck",
     "int16",
     "int32",
     "int64",

@@ -1,73 +1,58 @@
-"""The tape: differentiable ops as `Function` nodes, version checks, reverse-mode `backward`, hooks and watchers.
+"""The tape's nodes and torch.autograd's entry points: differentiable ops as `Function` nodes, `backward` and
+`grad`.
 
-Every op that runs with grad mode on and an input that requires grad becomes a node: it keeps its
+Every op that runs with grad mode on (grad_mode.py) and an input that requires grad becomes a node: it keeps its
 inputs, the nodes that produced them (its edges, fixed when it runs), what its backward needs, and its
 position on the tape (a counter that grows as ops run). The output tensor owns its node, so dropping the
-output frees the graph; nothing global grows. `backward` gathers the nodes the output depends on and runs
-them from the newest position down, each exactly once, so a node sees the full gradient of its output
-before passing it on.
+output frees the graph; nothing global grows. The backward pass (engine.py) gathers the nodes the output depends
+on and runs them from the newest position down, each exactly once, so a node sees the full gradient of its
+output before passing it on.
 
-Grad mode (grad_mode.py) is per thread, as in torch: `no_grad` in one thread leaves every other thread
-recording.
-
-Version checks: an in-place op bumps its tensor's version counter (see tensor_inplace.py). A node notes
-the versions of the inputs (and output) whose values its backward reads, and its backward refuses to run
-once one of them has changed, since it would compute with the new values.
-
-Hooks (`Tensor.register_hook`) change a gradient before it is used: a non-leaf's hooks live on the node that
-made it and run on the node's full gradient before its backward; a leaf's run once on the sum of its gradients,
-after its last consumer, before the sum is added into `.grad` (as torch). Watchers (`trace()`,
-`detect_anomaly()`) are told about each op and each backward node while they are on; a run without them pays one
-check per op.
+Higher-order gradients: with `create_graph=True` every node's backward is itself recorded, as Tensor ops, so the
+gradients it gives can be differentiated again. Each gradient rule is still written once: the node is replayed
+on Tensors (see `Function` and tensor_namespace.py), or for a kernel op its `composed` formula is differentiated.
 """
 
 from __future__ import annotations
 
-import contextlib
-import itertools
+import functools
 from time import perf_counter
 from typing import Any
 
 import numpy as np
 
-from .devices import array_module, check_same, current
+from .devices import array_module, check_same
+from .engine import (
+    Watcher,
+    _accumulate_grad,
+    _tape_position,
+    _tensor_namespace,
+    _version_of,
+    _watchers,
+    grad_hooks_of,
+    graph_nodes,
+    run_backward,
+    watching,
+)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled, thread_grad_mode
 
 __all__ = [
     "Function",
+    "Watcher",
+    "backward",
     "detect_anomaly",
     "enable_grad",
+    "grad",
+    "grad_hooks_of",
+    "graph_nodes",
     "is_grad_enabled",
     "no_grad",
     "run_backward",
     "set_grad_enabled",
     "tape",
     "trace",
+    "watching",
 ]
-
-_tape_position = itertools.count()
-_last_change_position = -1  # the tape position of the newest in-place change: older nodes need a version check
-
-
-class VersionCounter:
-    """How many in-place ops changed an array; tensors that share the array (views, `detach()`) share one."""
-
-    __slots__ = ("value",)
-
-    def __init__(self) -> None:
-        self.value = 0
-
-    def bump(self) -> None:
-        """Count one in-place change, and mark its place on the tape."""
-        global _last_change_position
-        self.value += 1
-        # a racing thread may store an older position: that only makes backward check more nodes
-        _last_change_position = next(_tape_position)
-
-
-def _version_of(tensor) -> int:
-    counter = tensor._version_counter
-    return 0 if counter is None else counter.value
 
 
 class Function:
@@ -82,11 +67,25 @@ class Function:
     whether `backward` reads the output. Their versions are noted when the op runs and checked before
     `backward` runs. `is_view` marks ops whose output may share the input's array (and then its version
     counter).
+
+    Higher-order gradients: a graph backward (create_graph) replays the node: a fresh instance runs the same
+    `forward` and `backward` on Tensors, with `self.xp` the Tensor namespace (tensor_namespace.py: numpy's names
+    made of differentiable Tensor ops), so what forward saves is on the tape and what backward returns can be
+    differentiated again. Op code therefore uses only operators, indexing, `.shape`, `.ndim`, `.dtype`,
+    `.reshape`, `.astype`, `.sum(axis=, keepdims=)` and `self.xp.<numpy name>(...)`: no array method whose Tensor
+    meaning differs (`.max(axis)`, `.transpose(axes)`, `.copy()`), no writes into arrays. Math without a numpy
+    name (erf, a scatter-add) is an op of its own, run with `self.call(Op, ...)`. Masks and integer indices may
+    stay constants. A `linear` op (its backward reads only constants that forward saved: shapes, indices,
+    masks) is not replayed: its backward runs on Tensors with the node's own saved values. An op whose forward is
+    a kernel call defines `composed(*inputs, **kwargs) -> Tensor` instead: the same function written with Tensor
+    ops, reading what the node saved (never drawing or updating anything); its graph backward is the gradient
+    of `composed`.
     """
 
     saved_inputs: tuple[int, ...] | None = None
     saves_output = False
     is_view = False
+    linear = False
     saved_versions: tuple[int, ...] = ()  # per input, its version when the op ran (unless saved_inputs is ())
 
     position: int
@@ -124,7 +123,7 @@ class Function:
         if cls.is_view:
             out._share_versions(inputs[0])
         if requires_grad:
-            fn.inputs, fn.needs_input_grad = inputs, needs_input_grad
+            fn.inputs, fn.kwargs, fn.needs_input_grad = inputs, kwargs, needs_input_grad
             fn.parents = tuple([t._ctx for t in inputs])  # fixed now: a later in-place op gives a tensor a new node
             if cls.saved_inputs != ():
                 fn.saved_versions = tuple([_version_of(t) for t in inputs])
@@ -138,6 +137,15 @@ class Function:
             for watcher in _watchers:
                 watcher.forward(fn, inputs, out, seconds)
         return out
+
+    def call(self, op: type[Function], *args: Any, **kwargs: Any) -> Any:
+        """Run `op` inside this op's forward or backward: its forward on arrays, or, in a replay on Tensors,
+        recorded on the tape like any op."""
+        if self.xp is _tensor_namespace():
+            return op.apply(*args, **kwargs)
+        inner = op()
+        inner.xp = self.xp
+        return inner.forward(*args, **kwargs)
 
     def check_versions(self) -> None:
         """Raise torch's error when a value that `backward` reads was changed in place after this op ran."""
@@ -193,173 +201,105 @@ class AccumulateGrad:
         return f"<AccumulateGrad of a leaf of shape {self.variable.shape}>"
 
 
-def graph_nodes(root: Function) -> list[Function]:
-    """Every node the root depends on, newest tape position first: the order backward runs them in."""
-    seen: dict[int, Function] = {}
-    stack = [root]
-    while stack:
-        fn = stack.pop()
-        if id(fn) in seen:
-            continue
-        if fn.released:
+# ---- torch.autograd's functions -----------------------------------------------------------------------------
+
+
+def _as_tuple(tensors) -> tuple:
+    return tuple(tensors) if isinstance(tensors, list | tuple) else (tensors,)
+
+
+@functools.cache
+def _tensor_class():
+    from .tensor import Tensor  # on first use: Tensor is built on this module
+
+    return Tensor
+
+
+def _root_gradients(outputs: tuple, grad_outputs, create_graph: bool) -> list:
+    """One starting gradient per output: an array, or a Tensor with create_graph (it may require grad itself)."""
+    grad_outputs = (None,) * len(outputs) if grad_outputs is None else _as_tuple(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"got {len(grad_outputs)} gradients for {len(outputs)} outputs")
+    tensor = _tensor_class()
+    grads = [seed_gradient(output, grad, i) for i, (output, grad) in enumerate(zip(outputs, grad_outputs))]
+    if create_graph:
+        return [grad if isinstance(grad, tensor) else tensor._from_array(data, False)
+                for grad, data in zip(grad_outputs, grads)]
+    return grads
+
+
+def seed_gradient(output, grad, i: int = 0):
+    """The array that starts a backward from `output` (its `i`-th root): `grad` checked, or ones for an output
+    with one element (as torch)."""
+    tensor = _tensor_class()
+    if not isinstance(output, tensor):
+        raise TypeError(f"outputs must be Tensors, got {type(output).__name__} at position {i}")
+    if not output.requires_grad:
+        raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+    if grad is None:
+        if output._data.size != 1:
             raise RuntimeError(
-                "Trying to backward through the graph a second time (or to read it after backward): its saved "
-                "values were freed by the first backward. Pass retain_graph=True to the first backward() to keep them."
+                f"grad can be implicitly created only for scalar outputs; output {i} has shape {output.shape}. "
+                "Pass a gradient of the output's shape."
             )
-        seen[id(fn)] = fn
-        stack.extend(parent for parent in fn.parents if parent is not None)
-    return sorted(seen.values(), key=lambda fn: fn.position, reverse=True)
+        return output.xp.ones_like(output._data)
+    if isinstance(grad, tensor):
+        check_same((output, grad))
+    data = grad._data if isinstance(grad, tensor) else output.xp.asarray(grad, dtype=output.dtype)
+    if data.shape != output.shape:
+        raise ValueError(f"gradient {i} has shape {data.shape}, expected the output's shape {output.shape}")
+    return data
 
 
-def _accumulate_grad(tensor, grad, owned: bool = False) -> None:
-    """Add into `tensor.grad` in place. The first gradient becomes `.grad` as it is when `owned` (see
-    `_owned_by_one_leaf`), else a copy is stored."""
-    if tensor.grad is None:
-        owned = owned and grad.dtype == tensor.dtype and getattr(grad.flags, "writeable", True)
-        tensor.grad = tensor._from_array(grad if owned else tensor.xp.array(grad, dtype=tensor.dtype), False)
-    else:
-        tensor.grad._data += grad
+def _run(outputs: tuple, grad_outputs, retain_graph: bool | None, create_graph: bool, inputs=None):
+    """run_backward from `outputs`, with torch's defaults; a graph backward records even under no_grad."""
+    grads = _root_gradients(outputs, grad_outputs, create_graph)
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    if not create_graph:
+        return run_backward(outputs, grads, retain_graph, False, inputs)
+    with enable_grad():
+        return run_backward(outputs, grads, retain_graph, True, inputs)
 
 
-def _owned_by_one_leaf(input_grad, input_grads: tuple, grad, xp) -> bool:
-    """Whether a leaf may keep `input_grad` as its `.grad` without a copy (as torch's AccumulateGrad steals a
-    fresh gradient). Saving the copy matters: for a large weight it is a pass over memory in every backward.
-
-    A backward returns fresh arrays or views of its incoming `grad` (see `Function`). A view of `grad` shows
-    memory that others hold (the caller's array, a retained `.grad`, another input's gradient), and an array
-    returned for two inputs would be one `.grad` for two leaves; accumulating into either in place would change
-    the other. So only a fresh array, returned once, is owned."""
-    shares = type(input_grad) is type(grad) and xp.may_share_memory(input_grad, grad)  # not across devices
-    return not shares and sum(g is input_grad for g in input_grads) == 1
-
-
-def run_backward(root, grad, retain_graph: bool = False) -> None:
-    """Send `grad` (an array shaped like `root`) back through the tape into leaf `.grad`s. Without
-    `retain_graph` every node the root depends on is released afterwards, also one that received no gradient."""
-    if root._ctx is None:
-        _accumulate_grad(root, _run_hooks(root._grad_hooks, grad) if root._grad_hooks else grad)
+def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None):
+    """Accumulate the gradients of `tensors` (weighted by `grad_tensors`) into the `.grad` of the leaves, or of
+    `inputs` only when given, as `torch.autograd.backward`. With `create_graph` the backward is recorded on the
+    tape, so `.grad` can be differentiated again; `retain_graph` defaults to `create_graph`."""
+    if inputs is None:
+        _run(_as_tuple(tensors), grad_tensors, retain_graph, create_graph)
         return
-    grads = {id(root._ctx): grad}
-    retained = {id(root._ctx): root} if root._retains_grad else {}
-    held: _HeldLeafGrads | None = None  # made at the first leaf gradient that a hook must see
-    watchers = _watchers
-    nodes = graph_nodes(root._ctx)
-    for fn in nodes:  # before any gradient lands anywhere, so a refused backward changes nothing
-        if fn.position < _last_change_position and (fn.saved_versions or fn.saves_output):
-            fn.check_versions()
-    for fn in nodes:
-        grad = grads.pop(id(fn), None)
-        if grad is not None:  # else no path from root carries a gradient here (e.g. an input without grad)
-            if fn.grad_hooks:
-                grad = _run_hooks(fn.grad_hooks, grad)
-            if id(fn) in retained:
-                _accumulate_grad(retained.pop(id(fn)), grad)
-            with current(grad):  # CuPy's current GPU the gradient's, as in Function.apply
-                input_grads = _watched_backward(fn, grad, watchers) if watchers else fn.backward(grad)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
-            for tensor, parent, input_grad, needed in zip(fn.inputs, fn.parents, input_grads, fn.needs_input_grad):
-                if not needed or input_grad is None:
-                    continue
-                if parent is None:
-                    if tensor._grad_hooks:
-                        held = held or _HeldLeafGrads(nodes[nodes.index(fn) :])
-                        held.add(tensor, input_grad)
-                    else:
-                        _accumulate_grad(tensor, input_grad, _owned_by_one_leaf(input_grad, input_grads, grad, fn.xp))
-                    continue
-                key = id(parent)
-                grads[key] = grads[key] + input_grad if key in grads else input_grad
-                if tensor._retains_grad and tensor._ctx is parent:
-                    retained[key] = tensor
-        if held is not None:
-            held.accumulate_after(fn)
-        if not retain_graph:
-            fn.release()
+    inputs = _as_tuple(inputs)
+    for tensor, grad in zip(inputs, _run(_as_tuple(tensors), grad_tensors, retain_graph, create_graph, inputs)):
+        if grad is not None:
+            _accumulate_grad(tensor, grad, create_graph=create_graph)
 
 
-# ---- hooks and watchers ------------------------------------------------------------------------
-
-
-def grad_hooks_of(tensor) -> dict:
-    """The dict of hooks `hook(grad) -> grad` (arrays) that see `tensor`'s gradient, made on first use. A leaf
-    keeps its own; a non-leaf's live on the node that made it, so a later in-place op (which gives the tensor a
-    new node) leaves them with the old value's gradient, as in torch."""
-    if tensor._ctx is None:
-        if tensor._grad_hooks is None:
-            tensor._grad_hooks = {}
-        return tensor._grad_hooks
-    if tensor._ctx.grad_hooks is None:
-        tensor._ctx.grad_hooks = {}
-    return tensor._ctx.grad_hooks
-
-
-def _run_hooks(hooks: dict, grad):
-    for hook in list(hooks.values()):  # a hook may remove itself
-        grad = hook(grad)
-    return grad
-
-
-class _HeldLeafGrads:
-    """Gradients of leaves with hooks, summed until the leaf's last consumer (lowest tape position) has passed,
-    then given to its hooks once and added into `.grad` (torch's AccumulateGrad runs as soon as it is ready)."""
-
-    def __init__(self, nodes: list[Function]):
-        """`nodes`: those still to run, in the order they run."""
-        last_use: dict[int, tuple[int, Any]] = {}  # id(leaf) -> (position of its last consumer, leaf)
-        for fn in nodes:  # newest first, so the last write per leaf is its oldest consumer
-            for tensor, parent, needed in zip(fn.inputs, fn.parents, fn.needs_input_grad):
-                if needed and parent is None and tensor._grad_hooks:
-                    last_use[id(tensor)] = (fn.position, tensor)
-        self.ready_after: dict[int, list] = {}
-        for position, tensor in last_use.values():
-            self.ready_after.setdefault(position, []).append(tensor)
-        self.sums: dict[int, Any] = {}
-
-    def add(self, tensor, grad) -> None:
-        key = id(tensor)
-        self.sums[key] = self.sums[key] + grad if key in self.sums else grad
-
-    def accumulate_after(self, fn: Function) -> None:
-        for tensor in self.ready_after.pop(fn.position, ()):
-            grad = self.sums.pop(id(tensor), None)
-            if grad is not None:
-                _accumulate_grad(tensor, _run_hooks(tensor._grad_hooks, grad))
-
-
-class Watcher:
-    """Something told about the tape as it runs, while it is in `_watchers` (see `watching`): `trace()` times
-    ops, `detect_anomaly()` keeps each node's forward stack and checks its gradients."""
-
-    def forward(self, fn: Function, inputs: tuple, out, seconds: float) -> None:
-        """`fn` ran forward on `inputs` and made `out` in `seconds` (recorded on the tape when `fn` has a
-        position)."""
-
-    def backward(self, fn: Function, grad, input_grads: tuple, seconds: float) -> None:
-        """`fn.backward(grad)` returned `input_grads` (arrays or None) in `seconds`."""
-
-
-_watchers: list[Watcher] = []  # those on now, in every thread
-
-
-def _watched_backward(fn: Function, grad, watchers: list[Watcher]) -> tuple:
-    start = perf_counter()
-    input_grads = fn.backward(grad)
-    seconds = perf_counter() - start
-    input_grads = input_grads if isinstance(input_grads, tuple) else (input_grads,)
-    for watcher in watchers:
-        watcher.backward(fn, grad, input_grads, seconds)
-    return input_grads
-
-
-@contextlib.contextmanager
-def watching(watcher: Watcher):
-    """Tell `watcher` about every op and backward node, in every thread, inside the block."""
-    _watchers.append(watcher)
-    try:
-        yield watcher
-    finally:
-        _watchers.remove(watcher)
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple:
+    """The gradients of `outputs` (weighted by `grad_outputs`) with respect to `inputs`, returned, not
+    accumulated into `.grad` (as `torch.autograd.grad`). With `create_graph` they are recorded on the tape and
+    can be differentiated again; `retain_graph` defaults to `create_graph`. An input the outputs do not depend
+    on raises, unless `allow_unused`, which gives None for it."""
+    inputs = _as_tuple(inputs)
+    for tensor in inputs:
+        if not getattr(tensor, "requires_grad", False):
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    results = _run(_as_tuple(outputs), grad_outputs, retain_graph, create_graph, inputs)
+    if not allow_unused and any(g is None for g in results):
+        raise RuntimeError(
+            "One of the differentiated Tensors appears to not have been used in the graph. "
+            "Set allow_unused=True if this is the desired behavior."
+        )
+    if create_graph:
+        return tuple(None if g is None else g.astype(t.dtype) for t, g in zip(inputs, results))
+    # copied: a backward may return the caller's gradient, or one array for two inputs
+    return tuple(None if g is None else t._from_array(t.xp.array(g, t.dtype), False) for t, g in zip(inputs, results))
 
 
 # The tools that read the tape import this module, so they are imported once it is complete.

@@ -1,4 +1,5 @@
-"""Compare the tape's gradients with float64 central differences."""
+"""Compare the tape's gradients with float64 central differences: first derivatives (`gradcheck`) and second
+derivatives, through a backward recorded with create_graph (`gradgradcheck`)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .autograd import no_grad
+from . import autograd
+from .autograd import enable_grad, no_grad
 from .devices import CPU, copy_to
 from .tensor import Tensor
+from .tensor_shape import cat
 
 
 class GradcheckError(AssertionError):
@@ -60,7 +63,7 @@ def gradcheck(
             minus = objective()
             t.data[index] = original
             numerical[index] = (plus - minus) / (2 * eps)
-        excess = np.abs(analytic - numerical) - (atol + rtol * np.abs(numerical))
+        excess = np.asarray(np.abs(analytic - numerical) - (atol + rtol * np.abs(numerical)))  # 0-d stays an array
         excess[np.isnan(excess)] = np.inf  # a NaN on either side is a mismatch, never a pass
         if excess.size and excess.max() > 0:
             worst = tuple(int(i) for i in np.unravel_index(int(excess.argmax()), t.shape))
@@ -69,3 +72,54 @@ def gradcheck(
                 f"backward gave {analytic[worst]:.8g}, central differences give {numerical[worst]:.8g}"
             )
     return True
+
+
+def gradgradcheck(
+    fn: Callable[..., Tensor],
+    *inputs: Tensor,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> bool:
+    """Check second derivatives, as torch.autograd.gradgradcheck: `gradcheck` of the first derivatives
+    grad(<v, fn(*inputs)>, inputs) taken with create_graph, as a function of the inputs and of the output's
+    weights `v` (random, seeded by `seed`), so both the graph backward's own gradient and its dependence on `v`
+    are checked. First, the graph backward's first derivatives must equal the plain backward's (a kernel op's
+    composed formula against its kernels). Arguments, requirements and errors as `gradcheck`; in a message,
+    input number len(inputs) is `v`."""
+    wrt = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not wrt:
+        raise ValueError("gradgradcheck: no input requires grad")
+    with no_grad():
+        out_shape = fn(*inputs).shape
+    weights = Tensor(np.random.default_rng(seed).standard_normal(out_shape), requires_grad=True)
+
+    def first_derivatives(*args: Tensor, create_graph: bool = True) -> list[Tensor]:
+        *xs, v = args
+        with enable_grad():
+            grads = autograd.grad(fn(*xs), [xs[i] for i in wrt], v, create_graph=create_graph, allow_unused=True)
+        return [Tensor(np.zeros(xs[i].shape)) if g is None else g for i, g in zip(wrt, grads)]
+
+    plain = first_derivatives(*inputs, weights, create_graph=False)
+    for i, expected, got in zip(wrt, plain, first_derivatives(*inputs, weights)):
+        expected, got = expected.numpy(), got.numpy()
+        mismatch = np.asarray(~np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True))
+        if mismatch.any():
+            first = tuple(int(k) for k in np.unravel_index(int(mismatch.argmax()), got.shape))
+            raise GradcheckError(
+                f"gradgradcheck: input {i} at index {first}: the graph backward (create_graph) gave "
+                f"{got[first]:.8g}, the backward {expected[first]:.8g}"
+            )
+    try:
+        return gradcheck(
+            lambda *args: cat([g.reshape(-1) for g in first_derivatives(*args)]),
+            *inputs,
+            weights,
+            eps=eps,
+            atol=atol,
+            rtol=rtol,
+            seed=seed + 1,
+        )
+    except GradcheckError as error:
+        raise GradcheckError(f"gradgradcheck (second derivatives), {error}") from None

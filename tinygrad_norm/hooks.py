@@ -48,13 +48,14 @@ def add_hook(hooks: dict, hook: Callable, prepend: bool = False, extra: tuple = 
 
 
 def tensor_grad_hook(hook: Callable, tensor_type: type) -> Callable:
-    """`hook(grad: Tensor) -> Tensor | None` as the engine calls it, array to array: the gradient goes in as a
-    Tensor, and a returned tensor, which must keep the gradient's shape and dtype, replaces it (torch's rules and
-    errors)."""
+    """`hook(grad: Tensor) -> Tensor | None` as the engine calls it, array to array (Tensor to Tensor in a
+    backward with create_graph): the gradient goes in as a Tensor, and a returned tensor, which must keep the
+    gradient's shape and dtype, replaces it (torch's rules and errors)."""
     name = getattr(hook, "__name__", type(hook).__name__)
 
     def on_grad(grad):
-        result = hook(tensor_type._from_array(grad, False))
+        recorded = isinstance(grad, tensor_type)
+        result = hook(grad if recorded else tensor_type._from_array(grad, False))
         if result is None:
             return grad
         if not isinstance(result, tensor_type):
@@ -63,6 +64,6 @@ def tensor_grad_hook(hook: Callable, tensor_type: type) -> Callable:
             raise RuntimeError(f"hook '{name}' has changed the size of value")
         if result.dtype != grad.dtype:
             raise RuntimeError(f"hook '{name}' has changed the type of value (was {grad.dtype} got {result.dtype})")
-        return result.data
+        return result if recorded else result.data
 
     return on_grad

@@ -45,6 +45,19 @@ def size_args(shape: tuple) -> tuple[int, ...]:
     return shape
 
 
+class Size(int):
+    """Element count that is also callable like torch's `Tensor.size()`: `t.size == t.numel()`,
+    `t.size() == t.shape`, `t.size(d) == t.shape[d]`."""
+
+    def __new__(cls, shape: tuple[int, ...]):
+        self = super().__new__(cls, int(np.prod(shape, dtype=np.int64)))
+        self.shape = shape
+        return self
+
+    def __call__(self, dim: int | None = None):
+        return self.shape if dim is None else self.shape[dim]
+
+
 # ---- axes --------------------------------------------------------------------------------------
 
 

@@ -14,29 +14,17 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from . import autograd
+from . import autograd, engine
 from .devices import CPU, Device, array_module, check_same, copy_to, of, parse_to_args, resolve
 from .dtypes import as_dtype, check_grad_dtype, check_numeric, float32, promote
 from .hooks import RemovableHandle, add_hook, tensor_grad_hook
 from .ops.elementwise import GELU, Abs, Add, Cast, Clip, Exp, LeakyReLU, Log, Mul, Neg, Pow, Sigmoid, Sqrt, Tanh, Where
 from .ops.matmul import MatMul
 from .ops.movement import Clone, ToDevice
+from .shapes import Size
 from .tensor_inplace import InPlaceMethods
 from .tensor_reduce import ReductionMethods
 from .tensor_shape import ShapeMethods
-
-
-class _Size(int):
-    """Element count that is also callable like torch's `Tensor.size()`: `t.size == t.numel()`,
-    `t.size() == t.shape`, `t.size(d) == t.shape[d]`."""
-
-    def __new__(cls, shape: tuple[int, ...]):
-        self = super().__new__(cls, int(np.prod(shape, dtype=np.int64)))
-        self.shape = shape
-        return self
-
-    def __call__(self, dim: int | None = None):
-        return self.shape if dim is None else self.shape[dim]
 
 
 class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
@@ -74,7 +62,7 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
         self._ctx: autograd.Function | None = None
         self._retains_grad = False
         self._grad_hooks: dict | None = None  # a leaf's hooks (a non-leaf's live on its node): autograd.grad_hooks_of
-        self._version_counter: autograd.VersionCounter | None = None  # made by the first in-place op or view
+        self._version_counter: engine.VersionCounter | None = None  # made by the first in-place op or view
         self._base: Tensor | None = None  # the tensor whose array this one views
 
     @staticmethod
@@ -126,8 +114,8 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
         return self._data.ndim
 
     @property
-    def size(self) -> _Size:
-        return _Size(self._data.shape)
+    def size(self) -> Size:
+        return Size(self._data.shape)
 
     def numel(self) -> int:
         return self._data.size
@@ -291,24 +279,16 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
 
     # ---- autograd ------------------------------------------------------------------------------
 
-    def backward(self, grad: Tensor | Any = None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) · grad into every leaf's `.grad` that requires grad."""
-        if not self.requires_grad:
-            raise RuntimeError("backward() on a tensor that does not require grad and has no graph")
-        if grad is None:
-            if self._data.size != 1:
-                raise RuntimeError(
-                    f"backward() without `grad` needs a scalar output; this one has shape {self.shape}. "
-                    "Pass grad= a tensor of the output's shape."
-                )
-            grad_data = self.xp.ones_like(self._data)
-        else:
-            if isinstance(grad, Tensor):
-                check_same((self, grad))
-            grad_data = grad.data if isinstance(grad, Tensor) else self.xp.asarray(grad, dtype=self.dtype)
-            if grad_data.shape != self.shape:
-                raise ValueError(f"backward(): grad has shape {grad_data.shape}, expected {self.shape}")
-        autograd.run_backward(self, grad_data, retain_graph)
+    def backward(
+        self, gradient: Tensor | Any = None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None
+    ) -> None:
+        """Accumulate d(self)/d(leaf) · gradient into every leaf's `.grad` that requires grad (only into the
+        `.grad` of `inputs` when given). With `create_graph` the backward is recorded, so `.grad` can be
+        differentiated again; `retain_graph` defaults to `create_graph` (as torch)."""
+        if create_graph or inputs is not None:
+            autograd.backward(self, gradient, retain_graph, create_graph, inputs)
+        else:  # the common case, straight to the engine
+            engine.run_backward([self], [autograd.seed_gradient(self, gradient)], bool(retain_graph))
 
     # ---- binary operators ----------------------------------------------------------------------
 
@@ -408,14 +388,18 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
 
     # ---- unary ---------------------------------------------------------------------------------
 
+    def _floating(self) -> Tensor:
+        """The input of a floating-point function: integers and bools as float32, torch's default dtype."""
+        return self if self.dtype.kind in "fc" else self.astype(float32)
+
     def exp(self) -> Tensor:
-        return Exp.apply(self)
+        return Exp.apply(self._floating())
 
     def log(self) -> Tensor:
-        return Log.apply(self)
+        return Log.apply(self._floating())
 
     def sqrt(self) -> Tensor:
-        return Sqrt.apply(self)
+        return Sqrt.apply(self._floating())
 
     def rsqrt(self) -> Tensor:
         return self**-0.5
@@ -431,10 +415,10 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
     clamp = clip
 
     def tanh(self) -> Tensor:
-        return Tanh.apply(self)
+        return Tanh.apply(self._floating())
 
     def sigmoid(self) -> Tensor:
-        return Sigmoid.apply(self)
+        return Sigmoid.apply(self._floating())
 
     def relu(self) -> Tensor:
         return LeakyReLU.apply(self, negative_slope=0.0)

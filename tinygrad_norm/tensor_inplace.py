@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .autograd import VersionCounter, is_grad_enabled
 from .devices import check_same, copy_to, current
 from .dtypes import check_in_place_cast, float32, result_dtype
+from .engine import VersionCounter
+from .grad_mode import is_grad_enabled
 from .ops.elementwise import Where
 from .random import generator
 

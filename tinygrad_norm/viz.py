@@ -72,7 +72,7 @@ def tape(root: Tensor, params: Mapping[str, Tensor] | None = None) -> list[TapeE
     if root._ctx is None:
         return []
     names = {id(t): name for name, t in (params or {}).items()}
-    nodes = graph_nodes(root._ctx)
+    nodes = graph_nodes([root._ctx])
     outputs = {id(root._ctx): root}
     for fn in nodes:
         for tensor, parent in zip(fn.inputs, fn.parents):

@@ -51,6 +51,8 @@ ALLOWED = {  # file: {the call's source: why its arguments are never device arra
     },
     "ops/elementwise.py": {'np.errstate(divide="ignore", invalid="ignore")': "numpy's warning switch; CuPy warns not"},
     "ops/movement.py": {"np.argsort(self.axes)": "of a tuple of axes"},
+    "ops/pool.py": {"np.iinfo(x.dtype)": "of a dtype"},
+    "shapes.py": {"np.prod(shape, dtype=np.int64)": SHAPES},
     "ops/special.py": {"np.empty(work.shape, work.dtype)": "in the numpy branch only (CuPy arrays take cupyx's erf)"},
     "optim/adagrad.py": {"np.array(0.0, np.float32)": HOST_STEP},
     "optim/adam.py": {"np.array(0.0, np.float32)": HOST_STEP},
@@ -62,7 +64,6 @@ ALLOWED = {  # file: {the call's source: why its arguments are never device arra
     },
     "tensor.py": {
         'np.array2string(host, separator=", ", prefix="tensor(", precision=4, threshold=100)': "of a host copy",
-        "np.prod(shape, dtype=np.int64)": SHAPES,
         "np.array(data)": "of Python numbers and lists only (arrays go to copy_to)",
         "np.dtype(np.float32)": "a dtype object",
     },

@@ -11,7 +11,7 @@ import pytest
 from tinygrad_norm.kernels import cpu, reference
 
 import tinygrad_norm as tn
-from tinygrad_norm import backend, gradcheck
+from tinygrad_norm import backend, gradcheck, gradgradcheck
 
 IGNORE = -100
 
@@ -141,8 +141,9 @@ def test_gradcheck_through_the_op(name, options):
         options["weight"] = tn.tensor(rng.uniform(0.5, 2.0, 4))
     target = np.array([0, 1, 3, 1, 2])
     with backend.use_backend(name):
-        assert gradcheck(lambda x: tn.nn.functional.cross_entropy(x, target, **options),
-                         tn.tensor(rng.standard_normal((5, 4)), requires_grad=True))
+        logits = tn.tensor(rng.standard_normal((5, 4)), requires_grad=True)
+        assert gradcheck(lambda x: tn.nn.functional.cross_entropy(x, target, **options), logits)
+        assert gradgradcheck(lambda x: tn.nn.functional.cross_entropy(x, target, **options), logits)
 
 
 @pytest.mark.parametrize("name", ["numba", "numpy"])

@@ -156,6 +156,7 @@ def test_gradcheck_float64_with_a_fixed_mask(functional):
         return functional(x, 0.4, training=True)
 
     assert tn.gradcheck(fn, x)
+    assert tn.gradgradcheck(lambda x: fn(x) * x, x)  # times x: dropout is linear, its second derivative zero
 
 
 def test_repr_matches_torch_format():

@@ -8,7 +8,7 @@ import pytest
 
 import tinygrad_norm as tn
 import tinygrad_norm.nn as nn
-from tinygrad_norm import gradcheck
+from tinygrad_norm import gradcheck, gradgradcheck
 from tinygrad_norm.nn import functional, init
 
 torch = pytest.importorskip("torch")
@@ -143,7 +143,7 @@ def test_loss_matches_torch(builder, shape, classes, dtype):
     compare_forward_backward(ours, theirs, (x, target), rtol=TOLERANCE[dtype][0], atol=TOLERANCE[dtype][1])
 
 
-# ---- float64 gradchecks of the ops behind the layers --------------------------------------------
+# ---- float64 first and second derivative checks of the ops behind the layers -----------------------------------------
 
 
 def _leaf(*shape, seed=0):
@@ -162,6 +162,7 @@ def _leaf(*shape, seed=0):
 def test_conv2d_gradcheck(kwargs, x_shape, w_shape):
     x, weight, bias = _leaf(*x_shape, seed=0), _leaf(*w_shape, seed=1), _leaf(w_shape[0], seed=2)
     assert gradcheck(lambda x, w, b: functional.conv2d(x, w, b, **kwargs), x, weight, bias)
+    assert gradgradcheck(lambda x, w, b: functional.conv2d(x, w, b, **kwargs), x, weight, bias)
 
 
 @pytest.mark.parametrize(
@@ -179,6 +180,7 @@ def test_conv2d_gradcheck(kwargs, x_shape, w_shape):
 )
 def test_pooling_gradcheck(pool, kwargs):
     assert gradcheck(lambda x: pool(x, **kwargs), _leaf(2, 2, 5, 5))
+    assert gradgradcheck(lambda x: pool(x, **kwargs) ** 2, _leaf(2, 2, 5, 5))  # squared: pooling is linear
 
 
 @pytest.mark.parametrize(
@@ -190,12 +192,14 @@ def test_layer_gradcheck_wrt_input_and_parameters(layer):
     layer.double()
     x = _leaf(2, 2, 3, 4) if isinstance(layer, nn.Conv2d) else _leaf(3, 4)
     assert gradcheck(lambda x, *params: layer(x), x, *layer.parameters())
+    assert gradgradcheck(lambda x, *params: layer(x) ** 2, x, *layer.parameters())
 
 
 def test_embedding_gradcheck():
     weight = _leaf(6, 3)
     indices = np.array([[1, 3, 3], [0, 5, 1]])
     assert gradcheck(lambda w: functional.embedding(indices, w), weight)
+    assert gradgradcheck(lambda w: functional.embedding(indices, w, padding_idx=3) ** 2, weight)
 
 
 # ---- initialization ---------------------------------------------------------------------------

@@ -156,7 +156,7 @@ def test_instance_norm_is_the_composed_formula(data, n, c, spatial, has_weight, 
     check(y, affine(normalized(x, tuple(range(2, x.ndim)), eps), weight, bias, channel_shape(x.ndim)), x.dtype)
 
 
-# ---- float64 gradient checks of every layer ----------------------------------------------------------------------
+# ---- float64 first and second derivative checks of every layer -------------------------------------------------------
 
 LAYERS = [
     (lambda: nn.BatchNorm1d(3), (5, 3)),
@@ -193,6 +193,7 @@ def test_gradcheck_float64(make, shape, training):
     layer = _randomized(make()).train(training)
     x = Tensor(np.random.default_rng(0).standard_normal(shape) * 2 + 1, requires_grad=True)
     assert tn.gradcheck(lambda x, *params: layer(x), x, *layer.parameters())
+    assert tn.gradgradcheck(lambda x, *params: layer(x), x, *layer.parameters())
 
 
 # ---- pitfalls -----------------------------------------------------------------------------------------------------

@@ -71,10 +71,11 @@ def test_weight_is_g_times_the_direction_of_v():
     np.testing.assert_allclose(np.linalg.norm(layer.weight.numpy(), axis=1), [1.0, 2.0, 3.0])
 
 
-def test_gradcheck_float64_through_g_and_v():
+def test_gradcheck_and_gradgradcheck_float64_through_g_and_v():
     layer = weight_norm(nn.Linear(3, 2).double(), dim=0)
     x = Tensor(np.random.default_rng(2).standard_normal((4, 3)), requires_grad=True)
     assert tn.gradcheck(lambda x, *params: layer(x), x, *layer.parameters())
+    assert tn.gradgradcheck(lambda x, *params: layer(x), x, *layer.parameters())
 
 
 def test_zero_row_of_v_raises_naming_the_row():

@@ -169,11 +169,11 @@ class BackwardHookGate(Function):
     saved_inputs = ()
 
     def forward(self, *inputs, call: _BackwardHookCall):
-        self.call = call
+        self.hook_call = call
         return self.xp.zeros((), inputs[0].dtype)
 
     def backward(self, grad):
-        return self.call.run_hooks()
+        return self.hook_call.run_hooks()
 
 
 class BackwardHookInput(Function):
@@ -182,11 +182,11 @@ class BackwardHookInput(Function):
     saved_inputs, is_view = (0,), True
 
     def forward(self, x, token, call: _BackwardHookCall, index: int):
-        self.call, self.index, self.token_dtype = call, index, token.dtype
+        self.hook_call, self.index, self.token_dtype = call, index, token.dtype
         return x
 
     def backward(self, grad):
-        self.call.grad_inputs[self.index] = grad
+        self.hook_call.grad_inputs[self.index] = grad
         return None, self.xp.zeros((), self.token_dtype)
 
 
@@ -196,11 +196,12 @@ class BackwardHookOutput(Function):
     saved_inputs, is_view = (0,), True
 
     def forward(self, y, call: _BackwardHookCall, index: int):
-        self.call, self.index = call, index
+        self.hook_call, self.index = call, index
         return y
 
     def backward(self, grad):
-        self.call.grad_outputs[self.index] = grad
-        if not self.call.hooked and self.index == self.call.first_hooked_output:  # the last output node to run
-            self.call.run_hooks()
+        self.hook_call.grad_outputs[self.index] = grad
+        call = self.hook_call
+        if not call.hooked and self.index == call.first_hooked_output:  # the last output node to run
+            call.run_hooks()
         return grad

@@ -1,14 +1,15 @@
 """2-D convolution (cross-correlation, as torch) with its bias: the backend's kernels forward and backward.
 
 The math (im2col, one matrix product per group, col2im, and the vector-Jacobian product) is in
-kernels/reference_conv.py.
+kernels/reference_conv.py; `composed` writes the same convolution with Tensor ops (the graph backward).
 """
 
 from __future__ import annotations
 
 from .. import backend
 from ..autograd import Function
-from .windows import Padding, Pair
+from .movement import Stack
+from .windows import Padding, Pair, window_slices
 
 
 class Conv2d(Function):
@@ -33,3 +34,13 @@ class Conv2d(Function):
         grad = grad.astype(self.x.dtype, copy=False)
         self.kernels.conv2d_backward(grad, self.x, self.weight, *self.arguments, dx, dweight, dbias)
         return (dx, dweight, dbias) if self.has_bias else (dx, dweight)
+
+    def composed(self, x, weight, *bias, stride: Pair, padding: Padding, dilation: Pair, groups: int):
+        """im2col as a stack of strided slices, then one batched matrix product per group."""
+        N, O, kernel = x.shape[0], weight.shape[0], weight.shape[2:]
+        out_hw = self.kernels.output_hw(x.shape[2:], kernel, stride, padding, dilation)
+        x_pad = x.pad(((0, 0), (0, 0), *padding))
+        cols = Stack.apply(*window_slices(x_pad, kernel, stride, dilation, out_hw), axis=2)  # (N, C, KH KW, OH, OW)
+        cols = cols.reshape(N, groups, -1, out_hw[0] * out_hw[1])  # (N, G, Cg KH KW, OH OW)
+        y = (weight.reshape(groups, O // groups, -1) @ cols).reshape(N, O, *out_hw)
+        return y + bias[0].reshape(1, O, 1, 1) if bias else y

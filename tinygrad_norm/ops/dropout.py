@@ -39,6 +39,13 @@ class Dropout(Function):
         self.kernels.dropout_backward(dy, self.p, self.seed, self.offset, dx)
         return dx.reshape(grad.shape)
 
+    def composed(self, x, p: float, rows: int):
+        """x times keep_r / (1 - p) with the node's own mask (regenerated, never drawn again)."""
+        keep = self.xp.empty(rows, np.uint8)
+        self.kernels.dropout_mask(p, self.seed, self.offset, keep)
+        scale = keep.astype(x.dtype) * (1 / (1 - p) if p < 1 else 0)  # p = 1 keeps nothing
+        return (x.reshape(self.view) * scale.reshape(rows, 1)).reshape(x.shape)
+
 
 def alpha_dropout(x, p: float):
     """Alpha dropout for SELU networks (Klambauer et al., arXiv:1706.02515), for 0 < p < 1.

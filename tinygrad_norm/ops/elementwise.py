@@ -1,4 +1,7 @@
-"""Element-wise ops: broadcasting binary ops and unary ops with their gradient rules."""
+"""Element-wise ops: broadcasting binary ops and unary ops with their gradient rules.
+
+`linear` marks the ops whose backward multiplies by constants only (masks, slopes), so a graph backward needs no
+replay of their forward (see `autograd.Function`)."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from .special import erf
 
 
 class Add(Function):
-    saved_inputs = ()
+    saved_inputs, linear = (), True
 
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
@@ -53,25 +56,24 @@ class Pow(Function):
         if self.needs_input_grad[0]:
             da = unbroadcast(grad * xp.where(b == 0, 0, b * a ** (b - 1)), a.shape)
         if self.needs_input_grad[1]:
-            db = unbroadcast(grad * xp.where((a == 0) & (b >= 0), 0, self.out * xp.log(a)), b.shape)
+            db = unbroadcast(grad * xp.where(xp.logical_and(a == 0, b >= 0), 0, self.out * xp.log(a)), b.shape)
         return da, db
 
 
 class Where(Function):
     """where(condition, a, b): the gradient goes to `a` where the condition holds, else to `b`."""
 
-    saved_inputs = (0,)  # the condition
+    saved_inputs, linear = (0,), True  # the condition
 
     def forward(self, condition, a, b):
         self.condition, self.a_shape, self.b_shape = condition, a.shape, b.shape
         return self.xp.where(condition, a, b)
 
     def backward(self, grad):
-        zero = self.xp.zeros((), grad.dtype)
         return (
             None,
-            unbroadcast(self.xp.where(self.condition, grad, zero), self.a_shape),
-            unbroadcast(self.xp.where(self.condition, zero, grad), self.b_shape),
+            unbroadcast(self.xp.where(self.condition, grad, 0), self.a_shape),
+            unbroadcast(self.xp.where(self.condition, 0, grad), self.b_shape),
         )
 
 
@@ -79,7 +81,7 @@ class Where(Function):
 
 
 class Neg(Function):
-    saved_inputs = ()
+    saved_inputs, linear = (), True
 
     def forward(self, x):
         return -x
@@ -135,7 +137,7 @@ class Abs(Function):
 class Clip(Function):
     """The gradient passes where min <= x <= max (as torch.clamp)."""
 
-    saved_inputs = ()
+    saved_inputs, linear = (), True
 
     def forward(self, x, min=None, max=None):
         self.inside = (x >= (min if min is not None else -math.inf)) & (x <= (max if max is not None else math.inf))
@@ -177,7 +179,7 @@ class LeakyReLU(Function):
     op's input, held anyway) stands in for a saved mask.
     """
 
-    saved_inputs = ()
+    saved_inputs, linear = (), True
 
     def forward(self, x, negative_slope=0.0):
         self.slope = negative_slope
@@ -218,7 +220,7 @@ class GELU(Function):
 
 
 class Cast(Function):
-    saved_inputs = ()
+    saved_inputs, linear = (), True
 
     def forward(self, x, dtype):
         self.dtype = x.dtype

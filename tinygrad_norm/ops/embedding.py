@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..autograd import Function
+from .movement import IndexAdd
 
 
 class EmbeddingLookup(Function):
@@ -12,15 +13,13 @@ class EmbeddingLookup(Function):
     gets no gradient, as in torch.
     """
 
-    saved_inputs = ()  # the backward reads the indices (a keyword), not the weight
+    saved_inputs, linear = (), True  # the backward reads the indices (a keyword), not the weight
 
     def forward(self, weight, indices, padding_idx=None):
         self.weight_shape, self.indices, self.padding_idx = weight.shape, indices, padding_idx
         return weight[indices]  # (*indices.shape, D)
 
     def backward(self, grad):
-        dweight = self.xp.zeros(self.weight_shape, grad.dtype)  # (V, D)
-        self.xp.add.at(dweight, self.indices.reshape(-1), grad.reshape(-1, self.weight_shape[1]))
         if self.padding_idx is not None:
-            dweight[self.padding_idx] = 0
-        return dweight
+            grad = self.xp.where((self.indices != self.padding_idx)[..., None], grad, 0)
+        return self.call(IndexAdd, grad, shape=self.weight_shape, index=self.indices)

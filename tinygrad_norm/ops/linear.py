@@ -12,7 +12,8 @@ class AffineMap(Function):
     With g = dL/dy and x, g flattened to (M, in) and (M, out) over the leading axes:
     dx = g W, dW = gᵀ x, db = Σ_m g[m]. One op instead of a transpose, a product and a broadcast add: the bias is
     added into the product's fresh array, and BLAS reads W and gᵀ through its transpose flags, so dW comes out
-    (out, in) as W is laid out, a fresh array the weight's `.grad` takes without a copy.
+    (out, in) as W is laid out, a fresh array the weight's `.grad` takes without a copy. `composed` is the same
+    map in Tensor ops (the graph backward).
     """
 
     saved_inputs = (0, -1)  # x and the weight; the bias is not read by the backward
@@ -34,3 +35,8 @@ class AffineMap(Function):
         if not self.has_bias:
             return dx, dweight
         return dx, g.sum(axis=0) if wanted[1] else None, dweight
+
+    def composed(self, x, *affine):
+        *bias, weight = affine
+        y = x @ weight.T
+        return y + bias[0] if bias else y

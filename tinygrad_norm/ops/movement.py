@@ -4,6 +4,9 @@ the copy to another device.
 Reshape, permute, expand and basic indexing may return a view of their input's array (`is_view`): the
 output then shares the input's version counter, and the node checks the input's version, since its
 output shows that array.
+
+All of them are `linear`: a backward reads shapes and indices only. Indexing and scatter-adding are each other's
+adjoint (`GetItem`, `IndexAdd`): each backward runs the other op.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from ..shapes import unbroadcast
 
 
 class Reshape(Function):
-    saved_inputs, is_view = (0,), True
+    saved_inputs, is_view, linear = (0,), True, True
 
     def forward(self, x, shape):
         self.shape = x.shape
@@ -29,18 +32,18 @@ class Reshape(Function):
 
 
 class Permute(Function):
-    saved_inputs, is_view = (0,), True
+    saved_inputs, is_view, linear = (0,), True, True
 
     def forward(self, x, axes):
         self.axes = axes
         return x.transpose(axes)
 
     def backward(self, grad):
-        return grad.transpose(np.argsort(self.axes).tolist())
+        return self.xp.transpose(grad, np.argsort(self.axes).tolist())
 
 
 class Expand(Function):
-    saved_inputs, is_view = (0,), True
+    saved_inputs, is_view, linear = (0,), True, True
 
     def forward(self, x, shape):
         self.shape = x.shape
@@ -51,9 +54,9 @@ class Expand(Function):
 
 
 class GetItem(Function):
-    """x[index]; the gradient is scattered back with `add.at`, so repeated indices accumulate."""
+    """x[index]; the gradient is scattered back by `IndexAdd`, so repeated indices accumulate."""
 
-    saved_inputs, is_view = (0,), True
+    saved_inputs, is_view, linear = (0,), True, True
 
     def forward(self, x, index):
         self.shape, self.index = x.shape, index
@@ -64,15 +67,29 @@ class GetItem(Function):
         return x[(*index, Ellipsis) if isinstance(index, tuple) else (index, Ellipsis)]
 
     def backward(self, grad):
-        dx = self.xp.zeros(self.shape, grad.dtype)
-        self.xp.add.at(dx, self.index, grad)
-        return dx
+        return self.call(IndexAdd, grad, shape=self.shape, index=self.index)
+
+
+class IndexAdd(Function):
+    """y = zeros(shape) with y[index] += values, repeated indices adding up (numpy's `add.at`): the adjoint of
+    indexing, so dvalues = dy[index]."""
+
+    saved_inputs, linear = (), True
+
+    def forward(self, values, shape, index):
+        self.index = index
+        y = self.xp.zeros(shape, values.dtype)
+        self.xp.add.at(y, index, values)
+        return y
+
+    def backward(self, grad):
+        return self.call(GetItem, grad, index=self.index)
 
 
 class Pad(Function):
     """Constant padding; `pad_width` is numpy's ((before, after), ...) per axis."""
 
-    saved_inputs = ()
+    saved_inputs, linear = (), True
 
     def forward(self, x, pad_width, value=0.0):
         self.inner = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, x.shape))
@@ -83,7 +100,7 @@ class Pad(Function):
 
 
 class Cat(Function):
-    saved_inputs = ()
+    saved_inputs, linear = (), True
 
     def forward(self, *xs, axis=0):
         self.axis = axis
@@ -95,7 +112,7 @@ class Cat(Function):
 
 
 class Stack(Function):
-    saved_inputs = ()
+    saved_inputs, linear = (), True
 
     def forward(self, *xs, axis=0):
         self.axis = axis
@@ -108,7 +125,7 @@ class Stack(Function):
 class Clone(Function):
     """A copy in a fresh array; the gradient passes unchanged."""
 
-    saved_inputs = ()
+    saved_inputs, linear = (), True
 
     def forward(self, x):
         return x.copy()
@@ -120,27 +137,30 @@ class Clone(Function):
 class ToDevice(Function):
     """A copy on another device (host to GPU, GPU to host, GPU to GPU); the gradient is copied back."""
 
-    saved_inputs = ()
+    saved_inputs, linear = (), True
 
     def forward(self, x, device):
         self.source = devices.of(x)
         return devices.copy_to(x, device)
 
     def backward(self, grad):
-        return devices.copy_to(grad, self.source)
+        return self.call(ToDevice, grad, device=self.source)
 
 
 class TakeAlongAxis(Function):
-    """y = take_along_axis(x, indices, axis) for indices with one entry per position along `axis` (as
-    `max(dim)` picks them); the gradient goes back to the picked positions."""
+    """y = take_along_axis(x, indices, axis) (torch's gather); the gradient is scattered back by `IndexAdd`, so
+    repeated indices accumulate."""
 
-    saved_inputs = ()
+    saved_inputs, linear = (), True
 
     def forward(self, x, indices, axis):
-        self.shape, self.indices, self.axis = x.shape, indices, axis
+        self.shape, ndim, axis = x.shape, x.ndim, axis % x.ndim
+        # the fancy index of the elements read: `indices` on the axis, each position elsewhere
+        self.index = tuple(
+            indices if d == axis else self.xp.arange(n).reshape([-1 if e == d else 1 for e in range(ndim)])
+            for d, n in enumerate(self.shape)
+        )
         return self.xp.take_along_axis(x, indices, axis)
 
     def backward(self, grad):
-        dx = self.xp.zeros(self.shape, grad.dtype)
-        self.xp.put_along_axis(dx, self.indices, grad, self.axis)
-        return dx
+        return self.call(IndexAdd, grad, shape=self.shape, index=self.index)

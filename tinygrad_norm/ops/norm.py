@@ -9,6 +9,9 @@ viewing x as three axes:
     BatchNorm  x viewed (N, C, S), statistics per channel c:        BatchNorm (and InstanceNorm's running stats)
 
 Weight and bias are optional: only the present ones are op inputs, flags say which they are.
+
+Each op's `composed` is the same norm written with Tensor ops: its gradient is the op's graph backward
+(create_graph), and the tests check the kernels against it.
 """
 
 from __future__ import annotations
@@ -52,6 +55,13 @@ class _AffineNorm(Function):
         """Output arrays (C,) by name for the affine inputs that want a gradient."""
         wanted = zip(self.affine_names, self.needs_input_grad[1:])
         return {name: self.xp.empty(self.x.shape[1], self.x.dtype) for name, needed in wanted if needed}
+
+    @staticmethod
+    def composed_affine(x_hat, affine: tuple, has_weight: bool, has_bias: bool):
+        """x_hat (B, C, S), a Tensor, times weight[c] plus bias[c]."""
+        params = iter(affine)
+        y = x_hat * next(params).reshape(1, -1, 1) if has_weight else x_hat
+        return y + next(params).reshape(1, -1, 1) if has_bias else y
 
     def pack(self, dx, grads: dict) -> tuple:
         """(dx in x's shape or None, then per affine input its gradient in its own shape, or None)."""
@@ -104,6 +114,13 @@ class RowNorm(_AffineNorm):
             grads.get("bias"),
         )
         return self.pack(dx, grads)
+
+    def composed(self, x, *affine, has_weight, has_bias, view, groups, eps, center):
+        rows = x.reshape(view[0], groups, -1)
+        if center:
+            rows = rows - rows.mean(-1, keepdims=True)
+        x_hat = rows * ((rows * rows).mean(-1, keepdims=True) + eps).rsqrt()
+        return self.composed_affine(x_hat.reshape(view), affine, has_weight, has_bias).reshape(x.shape)
 
 
 def update_running_stats(running_mean, running_var, momentum: float, mean, var_unbiased) -> None:
@@ -164,3 +181,14 @@ class BatchNorm(_AffineNorm):
             grads.get("bias"),
         )
         return self.pack(dx, grads)
+
+    def composed(self, x, *affine, has_weight, has_bias, view, eps, batch_stats, **running):
+        """With batch statistics, or with the running statistics this node read (constants)."""
+        x = x.reshape(view)
+        if batch_stats:
+            centered = x - x.mean((0, 2), keepdims=True)
+            x_hat = centered * ((centered * centered).mean((0, 2), keepdims=True) + eps).rsqrt()
+        else:
+            mean, rstd = (stat.astype(x.dtype).reshape(1, -1, 1) for stat in (self.mean, self.rstd))
+            x_hat = (x - mean) * rstd
+        return self.composed_affine(x_hat, affine, has_weight, has_bias).reshape(self.x_shape)

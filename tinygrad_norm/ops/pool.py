@@ -1,16 +1,20 @@
 """2-D max and average pooling of (N, C, H, W) arrays: the backend's kernels forward and backward.
 
 The math (which position a max-pooling window's gradient goes to, the average's divisor) is in
-kernels/reference_conv.py.
+kernels/reference_conv.py; each op's `composed` writes the same pooling with Tensor ops (the graph backward).
 """
 
 from __future__ import annotations
+
+import functools
+import operator
 
 import numpy as np
 
 from .. import backend
 from ..autograd import Function
-from .windows import Padding, Pair
+from .elementwise import Where
+from .windows import Padding, Pair, window_slices
 
 
 def _empty_output(kernels, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair, xp, dtype):
@@ -25,6 +29,8 @@ class MaxPool2d(Function):
     def forward(self, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair):
         self.kernels, self.x_shape, self.x_dtype = backend.kernels(x), x.shape, x.dtype
         window = kernel, stride, padding, dilation
+        if x.dtype.kind in "iu":  # the kernels take floats; an integer tensor has no gradient
+            return self.integer_max(x, *window)
         y = _empty_output(self.kernels, x, *window, self.xp, x.dtype)
         self.indices = _empty_output(self.kernels, x, *window, self.xp, np.int64)
         self.kernels.max_pool2d_forward(x, *window, y, self.indices)
@@ -34,6 +40,24 @@ class MaxPool2d(Function):
         dx = self.xp.empty(self.x_shape, self.x_dtype)
         self.kernels.max_pool2d_backward(grad.astype(self.x_dtype, copy=False), self.indices, dx)
         return dx
+
+    def integer_max(self, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair):
+        """The window maximum of an integer array padded with its dtype's minimum (as torch)."""
+        x_pad = self.xp.pad(x, ((0, 0), (0, 0), *padding), constant_values=np.iinfo(x.dtype).min)
+        out_hw = self.kernels.output_hw(x.shape[2:], kernel, stride, padding, dilation)
+        return functools.reduce(self.xp.maximum, window_slices(x_pad, kernel, stride, dilation, out_hw))
+
+    def composed(self, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair):
+        """x at the positions the kernel picked (so ties and nans go where the kernel sends them); -inf for a
+        window of padding only."""
+        xp, (N, C, H, W) = self.xp, x.shape
+        positions = self.indices.reshape(N, C, -1)  # (N, C, OH OW)
+        index = xp.arange(N).reshape(N, 1, 1), xp.arange(C).reshape(1, C, 1), xp.maximum(positions, 0)
+        picked = x.reshape(N, C, H * W)[index]
+        padding_only = x._from_array(positions < 0, False)
+        return Where.apply(padding_only, x._from_array(xp.full((), -np.inf, x.dtype), False), picked).reshape(
+            self.indices.shape
+        )
 
 
 class AvgPool2d(Function):
@@ -53,3 +77,22 @@ class AvgPool2d(Function):
         dx = self.xp.empty(self.x_shape, self.x_dtype)
         self.kernels.avg_pool2d_backward(grad.astype(self.x_dtype, copy=False), *self.arguments, dx)
         return dx
+
+    def composed(
+        self, x, kernel: Pair, stride: Pair, padding: Padding, count_include_pad: bool, divisor_override: int | None
+    ):
+        """The sum of a window's strided slices over the divisor, the count of a window's positions inside x
+        counted the same way on ones."""
+        xp, pad_width = self.xp, ((0, 0), (0, 0), *padding)
+        out_hw = self.kernels.output_hw(x.shape[2:], kernel, stride, padding, (1, 1))
+
+        def window_sum(x_pad):
+            return functools.reduce(operator.add, window_slices(x_pad, kernel, stride, (1, 1), out_hw))
+
+        if divisor_override is not None:
+            divisor = divisor_override
+        elif count_include_pad:
+            divisor = kernel[0] * kernel[1]
+        else:
+            divisor = window_sum(xp.pad(xp.ones((1, 1, *x.shape[2:]), x.dtype), pad_width))
+        return window_sum(x.pad(pad_width)) * (1 / divisor)

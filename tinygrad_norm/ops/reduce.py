@@ -7,7 +7,7 @@ from ..shapes import expand_reduced, normalize_axis
 
 
 class Sum(Function):
-    saved_inputs = ()
+    saved_inputs, linear = (), True
 
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axes, self.keepdims = x.shape, normalize_axis(axis, x.ndim), keepdims
@@ -20,12 +20,12 @@ class Sum(Function):
 class Max(Function):
     """The gradient is shared equally among the elements that reach the maximum (as torch.amax)."""
 
-    saved_inputs = ()
+    saved_inputs, linear = (), True
     reduce = "max"
 
     def forward(self, x, axis=None, keepdims=False):
         self.axes, self.keepdims = normalize_axis(axis, x.ndim), keepdims
-        y = getattr(x, self.reduce)(axis=self.axes, keepdims=True)
+        y = getattr(self.xp, self.reduce)(x, axis=self.axes, keepdims=True)
         self.winners = x == y
         return y if keepdims else self.xp.squeeze(y, axis=self.axes)
 
@@ -48,7 +48,7 @@ class LogSumExp(Function):
     def forward(self, x, axis=None, keepdims=False):
         xp = self.xp
         self.axes, self.keepdims = normalize_axis(axis, x.ndim), keepdims
-        shift = x.max(axis=self.axes, keepdims=True)
+        shift = xp.max(x, axis=self.axes, keepdims=True)
         shift = xp.where(xp.isfinite(shift), shift, 0)
         self.exp = xp.exp(x - shift)
         self.total = self.exp.sum(axis=self.axes, keepdims=True)
@@ -65,7 +65,7 @@ class Softmax(Function):
     saved_inputs, saves_output = (), True
 
     def forward(self, x, axis=-1):
-        e = self.xp.exp(x - x.max(axis=axis, keepdims=True))
+        e = self.xp.exp(x - self.xp.max(x, axis=axis, keepdims=True))
         self.y, self.axis = e / e.sum(axis=axis, keepdims=True), axis
         return self.y
 
@@ -79,7 +79,7 @@ class LogSoftmax(Function):
     saved_inputs, saves_output = (), True
 
     def forward(self, x, axis=-1):
-        shifted = x - x.max(axis=axis, keepdims=True)
+        shifted = x - self.xp.max(x, axis=axis, keepdims=True)
         self.y = shifted - self.xp.log(self.xp.exp(shifted).sum(axis=axis, keepdims=True))
         self.axis = axis
         return self.y
