@@ -19,20 +19,27 @@ from .creation import (  # noqa: E402
     as_tensor,
     empty,
     empty_like,
+    eye,
     from_numpy,
     full,
     full_like,
+    linspace,
+    logspace,
     ones,
     ones_like,
     rand,
     rand_like,
+    randint,
+    randint_like,
     randn,
     randn_like,
+    randperm,
     tensor,
     zeros,
     zeros_like,
 )
 from .dtypes import (  # noqa: E402
+    DTypeError,  # noqa: E402
     bool_,
     complex64,
     complex128,
@@ -45,11 +52,12 @@ from .dtypes import (  # noqa: E402
     int64,
     uint8,
 )
+from .functions import *  # noqa: E402, F403  (torch's module-level functions: tn.sin, tn.cumsum, tn.einsum, ...)
+from .functions import __all__ as _functions
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
 from .random import manual_seed  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .tensor import Tensor, where  # noqa: E402
-from .tensor_shape import cat, stack  # noqa: E402
 
 # torch's other names for the same dtypes; they are attributes of the package (`tn.float`), left out of
 # __all__ so that `from tinygrad_norm import *` does not shadow the builtins bool, float and int
@@ -61,18 +69,20 @@ cfloat, cdouble = complex64, complex128
 __version__ = "0.1.0"
 
 __all__ = [
+    *_functions,
+    "DTypeError",
     "GradcheckError",
     "Tensor",
     "arange",
     "as_tensor",
     "autograd",
     "backend",
-    "cat",
     "complex128",
     "complex64",
     "data",
     "empty",
     "empty_like",
+    "eye",
     "enable_grad",
     "float16",
     "float32",
@@ -83,6 +93,8 @@ __all__ = [
     "get_backend_name",
     "gradcheck",
     "gradgradcheck",
+    "linspace",
+    "logspace",
     "int16",
     "int32",
     "int64",
@@ -97,12 +109,14 @@ __all__ = [
     "optim",
     "rand",
     "rand_like",
+    "randint",
+    "randint_like",
     "randn",
     "randn_like",
+    "randperm",
     "save",
     "set_backend",
     "set_grad_enabled",
-    "stack",
     "tensor",
     "uint8",
     "use_backend",

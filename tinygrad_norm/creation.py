@@ -1,6 +1,7 @@
-"""Tensor constructors with torch's names: `tensor`, `zeros`, `ones`, `full`, `randn`, `rand`, `arange`, their
-`*_like` forms, and `from_numpy`/`as_tensor`, which share a numpy array instead of copying it.
-Float tensors default to float32; random ones draw from the framework's generator (`manual_seed`)."""
+"""Tensor constructors with torch's names: `tensor`, `zeros`, `ones`, `full`, `eye`, `arange`, `linspace`,
+`logspace`, `randn`, `rand`, `randint`, `randperm`, their `*_like` forms, and `from_numpy`/`as_tensor`, which share a
+numpy array instead of copying it. Float tensors default to float32; random ones draw from the framework's
+generator (`manual_seed`)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,64 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     return Tensor._from_array(data, requires_grad)
 
 
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """The (n, m) matrix with ones on the diagonal (m = n by default)."""
+    if n < 0 or m is not None and m < 0:
+        raise RuntimeError(f"eye: n and m must be non-negative, got {n} and {m}")
+    return Tensor._from_array(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+    """`steps` evenly spaced values from `start` to `end`, both included, computed as torch does: in the
+    result's dtype (in float64 for an integer one, then truncated), the first half counted from `start` and the
+    second from `end`, so both ends are exact."""
+    return Tensor._from_array(_spaced(start, end, steps, _float_dtype(dtype), "linspace"), requires_grad)
+
+
+def logspace(
+    start: float, end: float, steps: int, base: float = 10.0, dtype=None, requires_grad: bool = False
+) -> Tensor:
+    """base ** v for the `steps` values v of linspace(start, end)."""
+    dtype = _float_dtype(dtype)
+    exponents = _spaced(start, end, steps, np.dtype(np.float64) if dtype.kind != "f" else dtype, "logspace")
+    return Tensor._from_array(np.power(exponents.dtype.type(base), exponents).astype(dtype), requires_grad)
+
+
+def _spaced(start: float, end: float, steps: int, dtype: np.dtype, name: str) -> np.ndarray:
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise RuntimeError(f"{name}: number of steps must be a non-negative int, got {steps!r}")
+    work = dtype.type if dtype.kind == "f" else np.float64
+    first, last = work(start), work(end)
+    step = (last - first) / work(max(steps - 1, 1))
+    index = np.arange(steps)
+    halfway = steps // 2
+    values = np.where(
+        index < halfway, first + step * index.astype(work), last - step * (steps - 1 - index).astype(work)
+    )
+    return values.astype(dtype)
+
+
+def randint(*args, size=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Integers drawn uniformly from [low, high): `randint(high, size)` or `randint(low, high, size)`, int64 by
+    default."""
+    if size is None and args:
+        *args, size = args
+    if len(args) not in (1, 2) or size is None:
+        raise TypeError("randint() takes (high, size) or (low, high, size)")
+    low, high = (0, *args) if len(args) == 1 else args
+    if not low < high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    data = generator().integers(low, high, size_args((size,)), dtype=np.int64)
+    return Tensor._from_array(data.astype(as_dtype(dtype) or np.int64), requires_grad)
+
+
+def randperm(n: int, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0 .. n-1, int64 by default."""
+    if n < 0:
+        raise RuntimeError(f"randperm: n must be non-negative, got {n}")
+    return Tensor._from_array(generator().permutation(n).astype(as_dtype(dtype) or np.int64), requires_grad)
+
+
 # ---- shaped like another tensor: its shape, and its dtype unless `dtype` is given ----------------------
 
 
@@ -103,6 +162,14 @@ def randn_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor
 def rand_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
     shape, dtype = _random_like(input, dtype, "rand_like")
     return Tensor._from_array(generator().random(shape).astype(dtype), requires_grad)
+
+
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, dtype=None, requires_grad: bool = False):
+    """Integers from [low, high) in the input's shape and dtype: `randint_like(input, high)` or
+    `randint_like(input, low, high)`."""
+    shape, dtype = _like(input, dtype, "randint_like")
+    low, high = (0, low) if high is None else (low, high)
+    return randint(low, high, shape, dtype=dtype, requires_grad=requires_grad)
 
 
 # ---- sharing a numpy array ---------------------------------------------------------------------------

@@ -1,0 +1,61 @@
+"""torch's module-level functions that are Tensor methods, so code written as `torch.sin(x)` reads as `tn.sin(x)`:
+each calls the method of the same name on its first argument (torch's `input`, also by keyword). The functions
+that are not methods (`einsum`, `tensordot`, `meshgrid`, `cat`, `stack`, `where`, the constructors) live with
+their families."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from .tensor import Tensor
+from .tensor_linalg import einsum, tensordot
+from .tensor_shape import cat, meshgrid, stack
+
+_METHODS = (
+    # element-wise math
+    *("abs", "absolute", "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh"),
+    *("asin", "asinh", "atan", "atan2", "atanh", "ceil", "clamp", "clamp_max", "clamp_min", "clip", "copysign"),
+    *("cos", "cosh", "erf", "erfc", "exp", "exp2", "expm1", "fix", "floor", "frac", "hypot", "lerp", "log", "log10"),
+    *("log1p", "log2", "logaddexp", "logaddexp2", "maximum", "minimum", "reciprocal", "relu", "round", "rsqrt"),
+    *("sigmoid", "sign", "sin", "sinh", "sqrt", "square", "tan", "tanh", "trunc", "matmul"),
+    # remainders, rounded division, bitwise and logical
+    *("bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor"),
+    *("div", "divide", "floor_divide", "fmod", "logical_and", "logical_not", "logical_or", "logical_xor"),
+    *("remainder", "true_divide"),
+    # reductions, predicates, cumulative
+    *("all", "allclose", "amax", "amin", "any", "argmax", "argmin", "count_nonzero", "isclose", "isfinite", "isinf"),
+    *("isnan", "isneginf", "isposinf", "logsumexp", "log_softmax", "max", "mean", "median", "min", "norm", "prod"),
+    *("softmax", "std", "std_mean", "sum", "var", "var_mean"),
+    *("cummax", "cummin", "cumprod", "cumsum", "logcumsumexp"),
+    # indexing
+    *("argwhere", "gather", "index_select", "masked_fill", "masked_select", "nonzero", "scatter", "scatter_add"),
+    *("scatter_reduce", "take", "take_along_dim"),
+    # shapes
+    *("chunk", "clone", "diag", "diagonal", "flatten", "flip", "fliplr", "flipud", "movedim", "moveaxis", "narrow"),
+    *("permute", "repeat_interleave", "reshape", "roll", "select", "split", "squeeze", "swapaxes", "swapdims", "t"),
+    *("tile", "transpose", "tril", "triu", "unbind", "unflatten", "unsqueeze"),
+    # sorting
+    *("argsort", "kthvalue", "msort", "sort", "topk", "unique"),
+    # matrix products
+    *("addmm", "baddbmm", "bmm", "dot", "mm", "mv", "outer"),
+)
+
+
+def _function(name: str) -> Callable[..., Tensor]:
+    method = getattr(Tensor, name)
+
+    @functools.wraps(method)
+    def function(input: Tensor, *args, **kwargs):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(input).__name__}")
+        return method(input, *args, **kwargs)
+
+    return function
+
+
+globals().update({name: _function(name) for name in _METHODS})
+concat = concatenate = cat
+ger = globals()["outer"]
+
+__all__ = [*_METHODS, "cat", "concat", "concatenate", "einsum", "ger", "meshgrid", "stack", "tensordot"]
