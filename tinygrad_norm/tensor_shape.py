@@ -5,6 +5,7 @@ tensor's array (and its version counter), as in torch."""
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -142,9 +143,12 @@ class ShapeMethods:
         dims = shape_args(dims)
         return self.repeat(*(1,) * (self.ndim - len(dims)), *dims)
 
-    def repeat_interleave(self, repeats, dim: int | None = None, *, output_size: int | None = None) -> Tensor:
+    def repeat_interleave(self, repeats=None, dim: int | None = None, *, output_size: int | None = None) -> Tensor:
         """Each element repeated `repeats` times (an int, or one count per element) along `dim`, or along the
-        flattened tensor when `dim` is None."""
+        flattened tensor when `dim` is None. Without `repeats`, self holds the counts: index i repeated self[i]
+        times."""
+        if repeats is None:
+            return self._from_array(self.xp.arange(self.numel(), dtype=np.int64), False).repeat_interleave(self)
         x, axis = (self.reshape(-1), 0) if dim is None else (self, normalize_dim(dim, self.ndim))
         counts = repeats.data if isinstance(repeats, ShapeMethods) else repeats
         counts = self.xp.asarray(counts)
@@ -162,9 +166,11 @@ class ShapeMethods:
         axis = normalize_dim(dim, self.ndim)
         size = self.shape[axis]
         start = int(start.item() if isinstance(start, ShapeMethods) else start)
+        if not -size <= start <= size:
+            raise IndexError(f"narrow: start out of range (expected to be in range of [{-size}, {size}], got {start})")
         start = start + size if start < 0 else start
-        if not (0 <= start <= size and 0 <= length <= size - start):
-            raise IndexError(f"narrow: start {start} and length {length} exceed dimension {dim} of size {size}")
+        if not 0 <= length <= size - start:
+            raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({size})")
         return self[(slice(None),) * axis + (slice(start, start + length),)]
 
     def select(self, dim: int, index: int) -> Tensor:
@@ -205,8 +211,15 @@ class ShapeMethods:
 
     def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
         """Axis `dim` viewed as several axes of the given sizes (one of them may be -1)."""
-        axis = normalize_dim(dim, self.ndim)
-        return self.reshape(*self.shape[:axis], *shape_args((sizes,)), *self.shape[axis + 1 :])
+        axis, sizes = normalize_dim(dim, self.ndim), shape_args((sizes,))
+        size, product = self.shape[axis], math.prod(sizes)  # with one -1, minus the product of the others
+        fits = product == size if -1 not in sizes else sizes.count(-1) == 1 and product != 0 and size % product == 0
+        if not fits:
+            raise RuntimeError(
+                f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+                f"({self.shape[axis]}) in the input tensor"
+            )
+        return self.reshape(*self.shape[:axis], *sizes, *self.shape[axis + 1 :])
 
     def unfold(self, dimension: int, size: int, step: int) -> Tensor:
         """Every window of `size` elements along `dimension`, `step` apart: that axis becomes the number of
