@@ -16,7 +16,7 @@ from . import autograd, engine
 from .ops.movement import Flip, Roll
 from .ops.special import Erf, Erfc
 from .tensor import Tensor, where  # noqa: F401  (numpy's where(condition, a, b))
-from .tensor_linalg import einsum  # noqa: F401
+from .tensor_linalg import einsum as tensor_einsum
 from .tensor_shape import cat, stack  # noqa: F401
 
 RECORDS_GRAPH = True  # an op whose backward needs another formula when it is recorded asks `getattr(xp, ...)`
@@ -46,6 +46,10 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001  (numpy's name)
 
 def erf(x: Tensor) -> Tensor:
     return Erf.apply(x)
+
+
+def einsum(subscripts: str, *operands: Tensor, optimize: bool = False) -> Tensor:
+    return tensor_einsum(subscripts, *operands)  # the order of contraction is the array module's concern
 
 
 def erfc(x: Tensor) -> Tensor:

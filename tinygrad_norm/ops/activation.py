@@ -8,8 +8,9 @@ from ..autograd import Function
 
 
 def sigmoid(z, xp):
-    """1 / (1 + exp(-z)) from exp(-|z|) <= 1, so neither branch overflows (and no gradient meets an inf)."""
-    e = xp.exp(-xp.abs(z))
+    """1 / (1 + exp(-z)) from exp(-|z|) <= 1, so neither branch overflows (and no gradient meets an inf). -|z| is
+    written as a `where` so that at z = 0 its derivative is -1, that of the branch taken, not abs's 0."""
+    e = xp.exp(xp.where(z >= 0, -z, z))
     return xp.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
@@ -31,8 +32,9 @@ class Softplus(Function):
         return xp.where(z > threshold, x, soft)
 
     def backward(self, grad):
-        z = self.x * self.beta
-        return grad * self.xp.where(z > self.threshold, 1, sigmoid(z, self.xp))
+        xp, z, threshold = self.xp, self.x * self.beta, self.threshold
+        below = xp.where(z >= threshold, threshold, z)  # at z = threshold no second derivative, as torch's
+        return grad * xp.where(z > threshold, 1, sigmoid(below, xp))
 
 
 class LogSigmoid(Function):
@@ -63,7 +65,7 @@ class ELU(Function):
 
     def backward(self, grad):
         xp, x, (alpha, scale, input_scale) = self.xp, self.x, self.constants
-        negative = xp.where(x > 0, 0, x) * input_scale
+        negative = xp.where(x < 0, x, 0) * input_scale  # at x = 0 no second derivative, as torch's double backward
         return grad * xp.where(x > 0, scale, xp.exp(negative) * (scale * alpha * input_scale))
 
 

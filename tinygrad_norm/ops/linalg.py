@@ -21,7 +21,7 @@ class Einsum(Function):
     """
 
     def forward(self, *operands, inputs: tuple[str, ...], output: str):
-        self.operands, self.inputs, self.output = operands, inputs, output
+        self.operands, self.subscripts, self.output = operands, inputs, output
         spec = f"{','.join(inputs)}->{output}"
         return self.xp.einsum(spec, *operands, optimize=len(operands) > 2)
 
@@ -29,20 +29,20 @@ class Einsum(Function):
         return tuple(self.operand_grad(grad, i) if needed else None for i, needed in enumerate(self.needs_input_grad))
 
     def operand_grad(self, grad, i: int):
-        letters = self.inputs[i]
+        letters = self.subscripts[i]
         sizes: dict[str, int] = {}
-        for s, shape in zip((*self.inputs, self.output), (*(x.shape for x in self.operands), grad.shape)):
+        for s, shape in zip((*self.subscripts, self.output), (*(x.shape for x in self.operands), grad.shape)):
             for letter, n in zip(s, shape):
                 sizes[letter] = max(n, sizes.get(letter, 1))  # a size-1 axis broadcasts
         others = [j for j in range(len(self.operands)) if j != i]
-        reached = set(self.output).union(*(self.inputs[j] for j in others))
+        reached = set(self.output).union(*(self.subscripts[j] for j in others))
         unique = "".join(dict.fromkeys(letters))
         kept = "".join(letter for letter in unique if letter in reached)
         g = self.call(
             Einsum,
             grad,
             *(self.operands[j] for j in others),
-            inputs=(self.output, *(self.inputs[j] for j in others)),
+            inputs=(self.output, *(self.subscripts[j] for j in others)),
             output=kept,
         )
         if kept != unique:  # letters summed by this operand alone: dy is the same along them
