@@ -70,27 +70,32 @@ def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -
 
 
 def linspace(start: float, end: float, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
-    """`steps` evenly spaced values from `start` to `end`, both included, computed as torch does: in the
-    result's dtype (in float64 for an integer one, then truncated), the first half counted from `start` and the
-    second from `end`, so both ends are exact."""
+    """`steps` evenly spaced values from `start` to `end`, both included (just `start` when steps is 1), by
+    torch's rule: in the result's dtype (in float64 from the ends truncated to integers for an integer one), the
+    first half counted from `start` and the second from `end`, so both ends are exact. (torch's vectorized kernel
+    counts each SIMD register's chunk from its own base, so its last bit may differ by the CPU's vector width.)"""
     return Tensor._from_array(_spaced(start, end, steps, _float_dtype(dtype), "linspace"), requires_grad)
 
 
 def logspace(
     start: float, end: float, steps: int, base: float = 10.0, dtype=None, requires_grad: bool = False
 ) -> Tensor:
-    """base ** v for the `steps` values v of linspace(start, end)."""
-    dtype = _float_dtype(dtype)
-    exponents = _spaced(start, end, steps, np.dtype(np.float64) if dtype.kind != "f" else dtype, "logspace")
-    return Tensor._from_array(np.power(exponents.dtype.type(base), exponents).astype(dtype), requires_grad)
+    """base ** v for the `steps` values v of linspace(start, end), both computed in float64 and then rounded
+    to the result's dtype (as torch: a float32 exponent would lose digits that the power magnifies)."""
+    exponents = _spaced(start, end, steps, np.dtype(np.float64), "logspace")
+    return Tensor._from_array(np.power(np.float64(base), exponents).astype(_float_dtype(dtype)), requires_grad)
 
 
 def _spaced(start: float, end: float, steps: int, dtype: np.dtype, name: str) -> np.ndarray:
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
         raise RuntimeError(f"{name}: number of steps must be a non-negative int, got {steps!r}")
     work = dtype.type if dtype.kind == "f" else np.float64
+    if dtype.kind != "f":  # torch converts the ends to the integer dtype first
+        start, end = int(start), int(end)
     first, last = work(start), work(end)
     step = (last - first) / work(max(steps - 1, 1))
+    if steps == 1:
+        return np.array([start], dtype=work).astype(dtype)
     index = np.arange(steps)
     halfway = steps // 2
     values = np.where(
