@@ -158,3 +158,15 @@ def test_products_check_their_arguments():
         a[0].outer(a[0, 0])
     with pytest.raises(RuntimeError):
         tn.einsum("ij,jk->ik", a[0], a[0])
+
+
+def test_binary_cross_entropy_with_logits_at_zero_logits():
+    """A zero-initialized head: the gradient at x = 0 is σ(0) - t, scaled by pos_weight where t = 1."""
+    target = np.array([1.0, 0.0, 1.0, 0.0])
+    for weights in (None, np.array([2.0, 2.0, 0.5, 0.5])):
+
+        def loss(m, x, t, weights=weights):
+            pos_weight = None if weights is None else m.tensor(weights, dtype=x.dtype)
+            return m.nn.functional.binary_cross_entropy_with_logits(x, t, pos_weight=pos_weight)
+
+        compare(loss, np.zeros(4), target)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops.activation import Softplus
 from ..tensor import Tensor
 from ._arguments import check_choice
 from .module import Module
@@ -144,7 +145,7 @@ def binary_cross_entropy_with_logits(
     (1-t)·x + (1 + (p-1)·t)·softplus(-x), with softplus(-x) = log(1+exp(-|x|)) + max(-x, 0)."""
     check_choice("reduction", reduction, REDUCTIONS)
     target = target if isinstance(target, Tensor) else input._wrap_operand(target)
-    softplus_neg = (1 + (-input.abs()).exp()).log() + (-input).relu()
+    softplus_neg = Softplus.apply(-input, beta=1.0, threshold=math.inf)  # its gradient is exact at x = 0 too
     log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
     loss = (1 - target) * input + log_weight * softplus_neg
     if weight is not None:
