@@ -242,3 +242,21 @@ def test_isclose_and_allclose():
         compare(lambda m, a, b, nan=nan: m.isclose(a, b, equal_nan=nan), a, b, grad=False)
         compare(lambda m, a, b, nan=nan: a.isclose(b, rtol=1e-3, atol=0.0, equal_nan=nan), a, b, grad=False)
         compare(lambda m, a, b, nan=nan: m.allclose(a, b, equal_nan=nan), a[[0, 1, 3]], b[[0, 1, 3]], grad=False)
+
+
+def test_remainder_of_a_number_by_a_tensor():
+    """torch has no derivative for remainder(number, tensor): values only."""
+    compare(lambda m, x: (m.remainder(5, x), m.remainder(-2.5, x)), np.array([3.0, -2.0, 0.75]), grad=False)
+
+
+def test_maximum_and_minimum_take_tensors_only():
+    for m in (tn, torch):
+        with pytest.raises(TypeError, match="must be Tensor"):
+            m.maximum(m.tensor([1.0]), 2)
+        with pytest.raises(TypeError, match="must be Tensor"):
+            m.tensor([1.0]).minimum(2.0)
+
+
+def test_dtype_conversion_methods():
+    compare(lambda m, x: (x.int(), x.long(), x.bool(), x.float(), x.double()), np.array([0.0, 1.7, -2.5]))
+    assert tn.tensor([1.5]).half().dtype == np.float16

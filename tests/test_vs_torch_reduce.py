@@ -194,3 +194,10 @@ def test_edge_values(name):
     x = np.stack([EDGES, EDGES[::-1]])
     fn = {**REDUCTIONS, **CUMULATIVE, **SORTING}[name]
     compare(fn, x, second=name not in ("prod", "cumprod"))
+
+
+def test_argmax_and_argmin_refuse_bools():
+    for m in (tn, torch):
+        for name in ("argmax", "argmin"):
+            with pytest.raises(RuntimeError, match="bool"):
+                getattr(m.tensor([True, False]), name)()

@@ -57,5 +57,13 @@ def _function(name: str) -> Callable[..., Tensor]:
 globals().update({name: _function(name) for name in _METHODS})
 concat = concatenate = cat
 ger = globals()["outer"]
+_tensor_remainder = globals()["remainder"]
+
+
+def remainder(input, other) -> Tensor:
+    """Python's modulus, the sign of `other`; `input` may be a number when `other` is a Tensor (as torch)."""
+    if not isinstance(input, Tensor) and isinstance(other, Tensor):
+        return other.__rmod__(input)
+    return _tensor_remainder(input, other)
 
 __all__ = [*_METHODS, "cat", "concat", "concatenate", "einsum", "ger", "meshgrid", "stack", "tensordot"]

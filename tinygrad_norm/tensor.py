@@ -223,6 +223,18 @@ class Tensor(
     def double(self) -> Tensor:
         return self.astype(np.float64)
 
+    def half(self) -> Tensor:
+        return self.astype(np.float16)
+
+    def int(self) -> Tensor:
+        return self.astype(np.int32)
+
+    def long(self) -> Tensor:
+        return self.astype(np.int64)
+
+    def bool(self) -> Tensor:
+        return self.astype(np.bool_)
+
     def __repr__(self) -> str:
         body = np.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4, threshold=100)
         grad = ", requires_grad=True" if self.requires_grad else ""

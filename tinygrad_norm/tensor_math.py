@@ -200,10 +200,12 @@ class MathMethods:
 
     def maximum(self, other: Tensor) -> Tensor:
         """The larger of each pair, nan where either is nan; on a tie the gradient is shared equally."""
+        _check_tensor(other, "maximum")
         return Extremum.apply(*self._promoted_operands(other), pick="maximum")
 
     def minimum(self, other: Tensor) -> Tensor:
         """The smaller of each pair, nan where either is nan; on a tie the gradient is shared equally."""
+        _check_tensor(other, "minimum")
         return Extremum.apply(*self._promoted_operands(other), pick="minimum")
 
     def clip(self, min=None, max=None) -> Tensor:
@@ -278,3 +280,8 @@ class MathMethods:
 
     def allclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
         return bool(self.isclose(other, rtol, atol, equal_nan).data.all())
+
+
+def _check_tensor(other, name: str) -> None:
+    if not isinstance(other, MathMethods):
+        raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")

@@ -125,11 +125,11 @@ def reciprocal(x: Tensor) -> Tensor:
 
 
 def maximum(a: Tensor, b) -> Tensor:
-    return a.maximum(b)
+    return a.maximum(a._wrap_operand(b))
 
 
 def minimum(a: Tensor, b) -> Tensor:
-    return a.minimum(b)
+    return a.minimum(a._wrap_operand(b))
 
 
 def logaddexp(a: Tensor, b) -> Tensor:

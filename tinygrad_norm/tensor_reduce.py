@@ -172,10 +172,14 @@ class ReductionMethods:
 
     @torch_keywords
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        if self.dtype == np.bool_:
+            raise RuntimeError("argmax(): does not support bool input")
         return self._from_array(self.data.argmax(axis=axis, keepdims=keepdims), False)
 
     @torch_keywords
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        if self.dtype == np.bool_:
+            raise RuntimeError("argmin(): does not support bool input")
         return self._from_array(self.data.argmin(axis=axis, keepdims=keepdims), False)
 
     @torch_keywords
