@@ -260,3 +260,25 @@ def test_maximum_and_minimum_take_tensors_only():
 def test_dtype_conversion_methods():
     compare(lambda m, x: (x.int(), x.long(), x.bool(), x.float(), x.double()), np.array([0.0, 1.7, -2.5]))
     assert tn.tensor([1.5]).half().dtype == np.float16
+
+
+def test_operator_names():
+    compare(
+        lambda m, a, b: (
+            m.add(a, b, alpha=2),
+            a.sub(b, alpha=0.5),
+            m.subtract(a, 1.5),
+            m.mul(a, b),
+            a.multiply(3),
+            m.pow(a.abs() + 0.5, b),
+            m.pow(2.0, a),
+            a.pow(2),
+            m.neg(a),
+            a.negative(),
+            m.positive(a),
+            m.rsub(a, b),
+            m.rsub(a, 2.0, alpha=3),
+        ),
+        normal(2, 3),
+        normal(3, seed=1),
+    )

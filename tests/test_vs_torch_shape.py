@@ -164,3 +164,55 @@ def test_indexing_checks_its_arguments():
         x.index_select(0, tn.tensor([[0, 1]]))
     with pytest.raises((RuntimeError, ValueError)):
         x.scatter_reduce(0, tn.tensor([[0]]), x, "median")
+
+
+def test_index_add_copy_fill():
+    index = np.array([2, 0, 2])
+    compare(
+        lambda m, x, s, i: (
+            x.index_add(1, i, s),
+            m.index_add(x, 1, i, s, alpha=-2),
+            x.index_copy(1, i[:2], s[:, :2]),
+            m.index_fill(x, 1, i, 1.5),
+            x.index_fill(0, i[1], m.tensor(-1.0, dtype=x.dtype)),
+        ),
+        normal(2, 4),
+        normal(2, 3, seed=1),
+        index,
+    )
+
+
+def _written_in_place(m, x, s, i):
+    """Every in-place write on a copy of x, with a gradient to x and to s through each."""
+    return (
+        (x * 1).scatter_(1, i[None, :2].repeat(2, 1), s[:, :2]),
+        (x * 1).scatter_(0, i[None, :1] % 2, 3.0),
+        (x * 1).scatter_add_(1, i[None].repeat(2, 1), s),
+        (x * 1).scatter_reduce_(1, i[None].repeat(2, 1), s, "amax", include_self=False),
+        (x * 1).index_add_(1, i, s, alpha=0.5),
+        (x * 1).index_copy_(1, i[1:], s[:, 1:]),
+        (x * 1).index_fill_(1, i, -2.0),
+    )
+
+
+def test_in_place_index_writes():
+    compare(_written_in_place, normal(2, 4), normal(2, 3, seed=1), np.array([3, 0, 1]))
+
+
+def test_in_place_index_writes_without_grad_change_the_tensor():
+    x = tn.zeros(2, 3)
+    version = x._version
+    assert x.scatter_(1, tn.tensor([[2], [0]]), 1.0) is x
+    x.index_add_(0, tn.tensor([1]), tn.ones(1, 3))
+    assert x.tolist() == [[0.0, 0.0, 1.0], [2.0, 1.0, 1.0]]
+    assert x._version == version + 2
+
+
+def test_index_writes_check_their_arguments():
+    x = tn.zeros(2, 3)
+    with pytest.raises(RuntimeError, match="same dtype"):
+        x.index_add(0, tn.tensor([0]), tn.zeros(1, 3, dtype=tn.float64))
+    with pytest.raises(RuntimeError, match="shape"):
+        x.index_copy(0, tn.tensor([0]), tn.zeros(2, 3))
+    with pytest.raises(IndexError):
+        x.index_fill(1, tn.tensor([3]), 0.0)

@@ -19,6 +19,7 @@ _METHODS = (
     *("cos", "cosh", "erf", "erfc", "exp", "exp2", "expm1", "fix", "floor", "frac", "hypot", "lerp", "log", "log10"),
     *("log1p", "log2", "logaddexp", "logaddexp2", "maximum", "minimum", "reciprocal", "relu", "round", "rsqrt"),
     *("sigmoid", "sign", "sin", "sinh", "sqrt", "square", "tan", "tanh", "trunc", "matmul"),
+    *("add", "sub", "subtract", "mul", "multiply", "pow", "neg", "negative", "positive"),
     # remainders, rounded division, bitwise and logical
     *("bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor"),
     *("div", "divide", "floor_divide", "fmod", "logical_and", "logical_not", "logical_or", "logical_xor"),
@@ -29,7 +30,8 @@ _METHODS = (
     *("softmax", "std", "std_mean", "sum", "var", "var_mean"),
     *("cummax", "cummin", "cumprod", "cumsum", "logcumsumexp"),
     # indexing
-    *("argwhere", "gather", "index_select", "masked_fill", "masked_select", "nonzero", "scatter", "scatter_add"),
+    *("argwhere", "gather", "index_add", "index_copy", "index_fill", "index_select", "masked_fill", "masked_select"),
+    *("nonzero", "scatter", "scatter_add"),
     *("scatter_reduce", "take", "take_along_dim"),
     # shapes
     *("chunk", "clone", "diag", "diagonal", "flatten", "flip", "fliplr", "flipud", "movedim", "moveaxis", "narrow"),
@@ -57,13 +59,28 @@ def _function(name: str) -> Callable[..., Tensor]:
 globals().update({name: _function(name) for name in _METHODS})
 concat = concatenate = cat
 ger = globals()["outer"]
-_tensor_remainder = globals()["remainder"]
 
 
-def remainder(input, other) -> Tensor:
-    """Python's modulus, the sign of `other`; `input` may be a number when `other` is a Tensor (as torch)."""
-    if not isinstance(input, Tensor) and isinstance(other, Tensor):
-        return other.__rmod__(input)
-    return _tensor_remainder(input, other)
+def _number_first(name: str, reflected: str) -> Callable[..., Tensor]:
+    """torch's `name(input, other)` that also takes a number as `input` when `other` is a Tensor."""
+    method = globals()[name]
 
-__all__ = [*_METHODS, "cat", "concat", "concatenate", "einsum", "ger", "meshgrid", "stack", "tensordot"]
+    @functools.wraps(method)
+    def function(input, other) -> Tensor:
+        if not isinstance(input, Tensor) and isinstance(other, Tensor):
+            return getattr(other, reflected)(input)
+        return method(input, other)
+
+    return function
+
+
+remainder = _number_first("remainder", "__rmod__")
+pow = _number_first("pow", "__rpow__")  # noqa: A001  (torch's name)
+
+
+def rsub(input: Tensor, other, *, alpha: float = 1) -> Tensor:
+    """other - alpha * input."""
+    return input.mul(alpha).__rsub__(other) if alpha != 1 else input.__rsub__(other)
+
+
+__all__ = [*_METHODS, "cat", "concat", "concatenate", "einsum", "ger", "meshgrid", "rsub", "stack", "tensordot"]

@@ -333,6 +333,29 @@ class Tensor(
     def matmul(self, other) -> Tensor:
         return self @ other
 
+    # torch's names of the operators
+    def add(self, other, *, alpha: float = 1) -> Tensor:
+        """self + alpha * other."""
+        return self + (other if alpha == 1 else self._wrap_operand(other) * alpha)
+
+    def sub(self, other, *, alpha: float = 1) -> Tensor:
+        """self - alpha * other."""
+        return self - (other if alpha == 1 else self._wrap_operand(other) * alpha)
+
+    def mul(self, other) -> Tensor:
+        return self * other
+
+    def pow(self, exponent) -> Tensor:
+        return self**exponent
+
+    def neg(self) -> Tensor:
+        return -self
+
+    def positive(self) -> Tensor:
+        return self
+
+    subtract, multiply, negative = sub, mul, neg
+
     def where(self, condition, other) -> Tensor:
         """Elements of self where `condition` holds, else of `other`."""
         return where(condition, self, other)

@@ -1,6 +1,6 @@
 """Indexing with torch's rules, and the methods that read or write at indices: `x[index]`, `x[index] = value`,
-`gather`, `scatter`, `scatter_add`, `scatter_reduce`, `index_select`, `take`, `take_along_dim`, `masked_fill`,
-`masked_select`, `nonzero`.
+`gather`, `scatter`, `scatter_add`, `scatter_reduce`, `index_select`, `index_add`, `index_copy`, `index_fill`,
+`take`, `take_along_dim`, `masked_fill`, `masked_select`, `nonzero`, and the in-place forms of the writes.
 
 torch's indexing differs from numpy's where integers and index arrays meet: torch applies the integers first
 (they drop their axes, as basic indexing), then the arrays, so `x[1, :, idx]` of a (2, 3, 4) tensor with idx of
@@ -67,10 +67,7 @@ class IndexingMethods:
 
     def index_select(self, dim: int, index: Tensor) -> Tensor:
         """The slices at `index` (a vector of indices) along `dim`."""
-        index = _integer_array(index, "index_select")
-        if index.ndim > 1:
-            raise RuntimeError(f"index_select(): Index is supposed to be a vector, got {index.ndim} dimensions")
-        return self[(slice(None),) * normalize_dim(dim, self.ndim) + (index.reshape(-1),)]
+        return self[self._slices_at(dim, index, "index_select")]
 
     def take(self, index: Tensor) -> Tensor:
         """The elements of the flattened tensor at `index`, in index's shape."""
@@ -159,6 +156,75 @@ class IndexingMethods:
         if self.dtype.kind in "fc":
             return total * (1 / count).astype(self.dtype)
         return total.div(self._from_array(count.astype(self.dtype), False), rounding_mode="floor")
+
+    # ---- whole slices along one dim, at a vector of indices -------------------------------------------------
+
+    def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha: float = 1) -> Tensor:
+        """self with alpha * source's slices added at `index` along `dim`; repeated indices add up."""
+        at, source = self._slices_at(dim, index, "index_add"), self._slices_source(dim, index, source, "index_add")
+        return self + IndexAdd.apply(source if alpha == 1 else source * alpha, shape=self.shape, index=at)
+
+    def index_copy(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        """self with its slices at `index` along `dim` replaced by source's (one write wins where an index
+        repeats)."""
+        at, source = self._slices_at(dim, index, "index_copy"), self._slices_source(dim, index, source, "index_copy")
+        return IndexPut.apply(self, source, steps=(at,))
+
+    def index_fill(self, dim: int, index: Tensor, value) -> Tensor:
+        """self with its slices at `index` along `dim` set to `value` (a number or 0-d tensor)."""
+        mask = self.xp.zeros(self.shape, bool)
+        mask[self._slices_at(dim, index, "index_fill")] = True
+        return self.masked_fill(mask, value)
+
+    def _slices_at(self, dim: int, index, name: str) -> tuple:
+        """The numpy index of the slices at `index` (a vector, or a number) along `dim`."""
+        axis, index = normalize_dim(dim, self.ndim), _integer_array(index, name)
+        if index.ndim > 1:
+            raise RuntimeError(f"{name}(): Index is supposed to be a vector, got {index.ndim} dimensions")
+        size = self.shape[axis] if self.ndim else 1
+        if index.size and not (-size <= index.min() and index.max() < size):
+            raise IndexError(f"{name}(): index out of range for dimension {dim} with size {size}")
+        return (slice(None),) * axis + (index.reshape(-1),)
+
+    def _slices_source(self, dim: int, index, source: Tensor, name: str) -> Tensor:
+        """`source` checked: self's dtype, and self's shape but len(index) along `dim`."""
+        axis, count = normalize_dim(dim, self.ndim), _integer_array(index, name).size
+        expected = (*self.shape[:axis], count, *self.shape[axis + 1 :])
+        if source.dtype != self.dtype:
+            raise RuntimeError(f"{name}(): self ({self.dtype}) and source ({source.dtype}) must have the same dtype")
+        if source.shape != expected:
+            raise RuntimeError(f"{name}(): source has shape {source.shape}, expected {expected}")
+        return source
+
+    # ---- the same, in place ---------------------------------------------------------------------------------
+
+    def scatter_(self, dim: int, index: Tensor, src=None, *, value=None, reduce: str | None = None) -> Tensor:
+        return self._in_place_as(lambda t: t.scatter(dim, index, src, value=value, reduce=reduce), src, value)
+
+    def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        return self._in_place_as(lambda t: t.scatter_add(dim, index, src), src)
+
+    def scatter_reduce_(self, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True):
+        return self._in_place_as(lambda t: t.scatter_reduce(dim, index, src, reduce, include_self=include_self), src)
+
+    def index_add_(self, dim: int, index: Tensor, source: Tensor, *, alpha: float = 1) -> Tensor:
+        return self._in_place_as(lambda t: t.index_add(dim, index, source, alpha=alpha), source)
+
+    def index_copy_(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        return self._in_place_as(lambda t: t.index_copy(dim, index, source), source)
+
+    def index_fill_(self, dim: int, index: Tensor, value) -> Tensor:
+        return self._in_place_as(lambda t: t.index_fill(dim, index, value), value)
+
+    def _in_place_as(self, result, *operands) -> Tensor:
+        """self replaced by `result(self)`, an out-of-place op of the same shape and dtype, through the in-place
+        machinery (recorded when something requires grad; the version counter bumped)."""
+
+        def update(array) -> None:
+            array[...] = result(self._from_array(array, False)).data
+
+        tensors = tuple(t for t in operands if isinstance(t, IndexingMethods))
+        return self._in_place(update, result, tensors, True)
 
     def _index_along(self, dim: int, index, name: str):
         """(axis, index array) for gather and scatter: index of self's rank, no larger than self off `dim`, and
