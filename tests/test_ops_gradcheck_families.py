@@ -88,6 +88,10 @@ INDEXING = [
     case(lambda a: a.take_along_dim(_INDEX, 1) ** 2, (2, 3), id="take_along_dim"),
     case(lambda a: a[1, :, _INDEX[0]] ** 2, (2, 3, 3), id="getitem-torch-rules"),
     case(lambda a, v: _written(a, v) ** 2, (3, 4), (4,), id="setitem"),
+    case(lambda a, s: a.index_add(1, _INDEX[0], s, alpha=2) ** 2, (2, 3), (2, 4), id="index_add"),
+    case(lambda a, s: a.index_copy(1, _INDEX[0, :2], s) ** 2, (2, 3), (2, 2), id="index_copy"),
+    case(lambda a: a.index_fill(0, _INDEX[1, :1], 0.5) ** 2, (2, 3), id="index_fill"),
+    case(lambda a, s: (a * 1).scatter_add_(1, _INDEX, s) ** 2, (2, 3), (2, 4), id="scatter_add_"),
 ]
 
 
