@@ -5,9 +5,9 @@ beside backward. Derived ops (`a - b`, `a / b`, `mean`, `var`) are compositions.
 by theme: this file holds construction, attributes, conversions and the arithmetic operators; tensor_math.py
 element-wise math; tensor_bitwise.py remainders, rounded division and bitwise ops; tensor_shape.py the shape
 methods; tensor_indexing.py indexing, gather and scatter; tensor_reduce.py the reductions and cumulative ops;
-tensor_sort.py sorting; tensor_linalg.py the matrix products; tensor_inplace.py the in-place ops and version
-counters. Constructors (`zeros`, `randn`, ...) live in `creation.py`, dtype rules in `dtypes.py`, torch's
-module-level functions (`tn.sin`, ...) in `functions.py`.
+tensor_sort.py sorting; tensor_linalg.py the matrix products; tensor_new.py the new_* constructors;
+tensor_inplace.py the in-place ops and version counters. Constructors (`zeros`, `randn`, ...) live in
+`creation.py`, dtype rules in `dtypes.py`, torch's module-level functions (`tn.sin`, ...) in `functions.py`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .tensor_indexing import IndexingMethods
 from .tensor_inplace import InPlaceMethods
 from .tensor_linalg import LinalgMethods
 from .tensor_math import MathMethods
+from .tensor_new import NewTensorMethods
 from .tensor_reduce import ReductionMethods
 from .tensor_shape import ShapeMethods
 from .tensor_sort import SortingMethods
@@ -47,6 +48,7 @@ class Tensor(
     ReductionMethods,
     SortingMethods,
     LinalgMethods,
+    NewTensorMethods,
     InPlaceMethods,
 ):
     """An n-dimensional array that records the ops applied to it so `backward()` can differentiate.

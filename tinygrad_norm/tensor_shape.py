@@ -36,6 +36,16 @@ class ShapeMethods:
         start, end = normalize_dim(start_dim, self.ndim), normalize_dim(end_dim, self.ndim)
         return self.reshape(*self.shape[:start], -1, *self.shape[end + 1 :])
 
+    def ravel(self) -> Tensor:
+        return self.reshape(-1)
+
+    def contiguous(self, memory_format=None) -> Tensor:
+        """self, or a C-ordered copy of it (differentiable) when it is a strided view."""
+        return self if self.is_contiguous() else self.clone()
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        return bool(self.data.flags.c_contiguous)
+
     def permute(self, *axes) -> Tensor:
         axes = tuple(normalize_dim(a, self.ndim) for a in shape_args(axes))
         if sorted(axes) != list(range(self.ndim)):
