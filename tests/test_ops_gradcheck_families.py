@@ -51,6 +51,18 @@ MATH = [
     case(lambda a, b: tn.fmod(a * 3, b) ** 2, (2, 3), (3,), positive=True, id="fmod"),
     case(lambda a, b: (a * 3 % b) ** 2, (2, 3), (3,), positive=True, id="remainder"),
     case(lambda a, b: a.div(b, rounding_mode=None), (2, 3), (3,), positive=True, id="div-rounding-none"),
+    case(lambda a, b: tn.fmax(a, b) ** 2 + a.fmin(b), (2, 3), (3,), id="fmax-fmin"),
+    case(lambda a, b: tn.xlogy(a, b), (2, 3), (3,), positive=True, id="xlogy"),
+    case(lambda a: (a * 0.4).logit(), (2, 3), positive=True, id="logit"),
+    case(
+        lambda a, b, c: a.addcmul(b, c, value=0.5) * a.addcdiv(b, c, value=2),
+        (3,),
+        (3,),
+        (3,),
+        positive=True,
+        id="addc",
+    ),
+    case(lambda a: a.nan_to_num() ** 2, (2, 3), id="nan_to_num"),
 ]
 
 REDUCTIONS = [
@@ -65,6 +77,9 @@ REDUCTIONS = [
     case(lambda a: a.median(1).values ** 2, (2, 3), id="median-dim"),
     case(lambda a: a.sum(dtype=np.float64) ** 2, (2, 3), id="sum-dtype"),
     case(lambda a: a.sum(dim=()) ** 2, (2, 3), id="sum-empty-dim"),
+    case(lambda a: a.nansum(1) ** 2 + a.nanmean(1), (2, 3), id="nansum-nanmean"),
+    case(lambda a: a.aminmax()[0] * a.aminmax()[1], (2, 3), id="aminmax"),
+    case(lambda a: a.trace() ** 2, (3, 3), id="trace"),
 ]
 
 CUMULATIVE = [
@@ -127,6 +142,8 @@ SHAPE = [
     case(lambda a, b: a.expand_as(b) * b, (1, 3), (2, 3), id="expand_as"),
     case(lambda a: a.view_as(a.reshape(-1)) ** 2, (2, 3), id="view_as"),
     case(lambda a: a.tril(-1) ** 2 + a.triu(1), (3, 3), id="tril-triu"),
+    case(lambda a, p: a.diff(n=2, dim=1, prepend=p) ** 2, (2, 4), (2, 1), id="diff"),
+    case(lambda a: a.rot90(3, (1, 0)) ** 2, (2, 3), id="rot90"),
 ]
 
 SORTING = [

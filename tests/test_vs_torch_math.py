@@ -282,3 +282,28 @@ def test_operator_names():
         normal(2, 3),
         normal(3, seed=1),
     )
+
+
+def test_more_binary_math():
+    a = np.array([0.0, 1.5, -2.0, np.nan, 3.0, 0.0, np.inf])
+    b = np.array([2.0, np.nan, -2.0, 1.0, 0.5, 0.0, 1.0])
+    compare(lambda m, a, b: (m.fmax(a, b), a.fmin(b)), a, b)
+    compare(lambda m, a, b: m.xlogy(a, b.abs()), np.delete(a, 5), np.delete(b, 5))
+    # at self = other = 0 torch's gradient of other is 0 / 0 = nan; ours is 0, as that of self
+    x, y = tn.zeros(1, requires_grad=True), tn.zeros(1, requires_grad=True)
+    out = x.xlogy(y)
+    out.backward(tn.ones(1))
+    assert out.tolist() == [0.0] and x.grad.tolist() == [0.0] and y.grad.tolist() == [0.0]
+    compare(
+        lambda m, a, b, c: (m.addcmul(a, b, c, value=0.5), a.addcdiv(b, c.abs() + 1, value=-2)),
+        *(normal(4, seed=i) for i in range(3)),
+    )
+
+
+def test_logit_sgn_nan_to_num():
+    p = np.array([0.0, 0.3, 0.5, 0.99, 1.0])
+    compare(lambda m, p: (m.logit(p[1:4]), p[1:4].logit(eps=0.05), m.logit(p[1:4], 0.3)), p)
+    # clamped by eps: torch's second derivative outside [eps, 1 - eps] is nan, ours 0 (the clamp is flat there)
+    compare(lambda m, p: (p.logit(eps=0.05), m.logit(p, 0.3)), p, second=False)
+    compare(lambda m, x: (x.sgn(), m.nan_to_num(x), x.nan_to_num(nan=1.0, posinf=2.0, neginf=-3.0)), EDGES)
+    compare(lambda m, x: m.nan_to_num(x), np.array([1, -2, 3]))

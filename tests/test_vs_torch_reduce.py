@@ -201,3 +201,10 @@ def test_argmax_and_argmin_refuse_bools():
         for name in ("argmax", "argmin"):
             with pytest.raises(RuntimeError, match="bool"):
                 getattr(m.tensor([True, False]), name)()
+
+
+def test_aminmax_nansum_nanmean():
+    compare(lambda m, x: (*x.aminmax(), *m.aminmax(x, dim=1, keepdim=True)), normal(3, 4))
+    compare(lambda m, x: (x.nansum(), m.nansum(x, 1), x.nanmean(), m.nanmean(x, dim=0, keepdim=True)), WITH_NAN)
+    # a row of nan only: nan as torch; its gradient is 0 here, nan in torch (0 / 0)
+    compare(lambda m, x: m.nanmean(x, 1), np.array([[np.nan, np.nan], [1.0, np.nan]]), grad=False)

@@ -216,3 +216,13 @@ def test_index_writes_check_their_arguments():
         x.index_copy(0, tn.tensor([0]), tn.zeros(2, 3))
     with pytest.raises(IndexError):
         x.index_fill(1, tn.tensor([3]), 0.0)
+
+
+def test_diff_rot90_trace():
+    compare(
+        lambda m, x, p: (x.diff(), m.diff(x, n=2, dim=0), x.diff(dim=1, prepend=p, append=p), x.diff(n=5)),
+        normal(3, 4),
+        normal(3, 1, seed=1),
+    )
+    compare(lambda m, x: tuple(m.rot90(x, k, (0, 2)) for k in (-1, 0, 1, 2, 3, 5)) + (x.rot90(),), normal(2, 3, 4))
+    compare(lambda m, x: (m.trace(x), x[:, :2].trace(), x[:0].trace()), normal(3, 4))

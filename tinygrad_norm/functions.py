@@ -19,7 +19,8 @@ _METHODS = (
     *("cos", "cosh", "erf", "erfc", "exp", "exp2", "expm1", "fix", "floor", "frac", "hypot", "lerp", "log", "log10"),
     *("log1p", "log2", "logaddexp", "logaddexp2", "maximum", "minimum", "reciprocal", "relu", "round", "rsqrt"),
     *("sigmoid", "sign", "sin", "sinh", "sqrt", "square", "tan", "tanh", "trunc", "matmul"),
-    *("add", "sub", "subtract", "mul", "multiply", "pow", "neg", "negative", "positive"),
+    *("add", "sub", "subtract", "mul", "multiply", "pow", "neg", "negative", "positive", "sgn", "fmax", "fmin"),
+    *("xlogy", "logit", "addcmul", "addcdiv", "nan_to_num"),
     # remainders, rounded division, bitwise and logical
     *("bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor"),
     *("div", "divide", "floor_divide", "fmod", "logical_and", "logical_not", "logical_or", "logical_xor"),
@@ -27,7 +28,7 @@ _METHODS = (
     # reductions, predicates, cumulative
     *("all", "allclose", "amax", "amin", "any", "argmax", "argmin", "count_nonzero", "isclose", "isfinite", "isinf"),
     *("isnan", "isneginf", "isposinf", "logsumexp", "log_softmax", "max", "mean", "median", "min", "norm", "prod"),
-    *("softmax", "std", "std_mean", "sum", "var", "var_mean"),
+    *("softmax", "std", "std_mean", "sum", "var", "var_mean", "aminmax", "nansum", "nanmean"),
     *("cummax", "cummin", "cumprod", "cumsum", "logcumsumexp"),
     # indexing
     *("argwhere", "gather", "index_add", "index_copy", "index_fill", "index_select", "masked_fill", "masked_select"),
@@ -36,11 +37,11 @@ _METHODS = (
     # shapes
     *("chunk", "clone", "diag", "diagonal", "flatten", "flip", "fliplr", "flipud", "movedim", "moveaxis", "narrow"),
     *("permute", "repeat_interleave", "reshape", "roll", "select", "split", "squeeze", "swapaxes", "swapdims", "t"),
-    *("tile", "transpose", "tril", "triu", "unbind", "unflatten", "unsqueeze"),
+    *("tile", "transpose", "tril", "triu", "unbind", "unflatten", "unsqueeze", "diff", "rot90", "ravel"),
     # sorting
     *("argsort", "kthvalue", "msort", "sort", "topk", "unique"),
     # matrix products
-    *("addmm", "baddbmm", "bmm", "dot", "mm", "mv", "outer"),
+    *("addmm", "baddbmm", "bmm", "dot", "mm", "mv", "outer", "trace"),
 )
 
 

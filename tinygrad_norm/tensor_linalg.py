@@ -71,6 +71,11 @@ class LinalgMethods:
         _check_inner("dot", self, other, 0, 0)
         return self @ other
 
+    def trace(self) -> Tensor:
+        """The sum of a matrix's diagonal."""
+        _check_ndim("trace", "self", self, 2)
+        return self.diagonal().sum()
+
     def outer(self, vec2: Tensor) -> Tensor:
         """y[i, j] = self[i] * vec2[j] for two vectors."""
         _check_ndim("outer", "self", self, 1)

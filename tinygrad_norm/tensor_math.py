@@ -1,5 +1,6 @@
 """Element-wise math methods: exponentials and logarithms, trigonometric and hyperbolic functions, rounding,
-maximum/minimum, clamp, lerp, logaddexp, copysign, and the float predicates (isnan, isclose, ...). Thin calls
+maximum/minimum (fmax/fmin), clamp, lerp, logaddexp, copysign, xlogy, logit, addcmul/addcdiv, nan_to_num, and
+the float predicates (isnan, isclose, ...). Thin calls
 into ops/elementwise.py, ops/unary.py and ops/binary.py, or compositions.
 
 dtypes as torch: a floating function of an integer or bool tensor computes in float32 (the default dtype);
@@ -170,6 +171,8 @@ class MathMethods:
         """-1, 0 or 1 by the sign of x (nan stays nan); its gradient is zero."""
         return self.clone() if self.dtype == np.bool_ else Rounding.apply(self, function="sign")
 
+    sgn = sign
+
     def floor(self) -> Tensor:
         return self._rounded("floor")
 
@@ -207,6 +210,19 @@ class MathMethods:
         """The smaller of each pair, nan where either is nan; on a tie the gradient is shared equally."""
         _check_tensor(other, "minimum")
         return Extremum.apply(*self._promoted_operands(other), pick="minimum")
+
+    def fmax(self, other: Tensor) -> Tensor:
+        """maximum that ignores nan (nan only where both are); on a tie the gradient goes to self (as torch)."""
+        return self._nan_ignoring(other, self.xp.greater_equal)
+
+    def fmin(self, other: Tensor) -> Tensor:
+        """minimum that ignores nan (nan only where both are); on a tie the gradient goes to self (as torch)."""
+        return self._nan_ignoring(other, self.xp.less_equal)
+
+    def _nan_ignoring(self, other: Tensor, keeps: np.ufunc) -> Tensor:
+        a, b = self._promoted_operands(other)
+        pick_a = self.xp.logical_or(keeps(a.data, b.data), self.xp.isnan(b.data))
+        return Where.apply(self._from_array(pick_a, False), a, b)
 
     def clip(self, min=None, max=None) -> Tensor:
         """Every element bounded to [min, max]; the bounds are numbers or tensors (broadcast), either may be
@@ -255,6 +271,40 @@ class MathMethods:
     def hypot(self, other) -> Tensor:
         """sqrt(self² + other²), without overflow or underflow."""
         return Hypot.apply(*(floating(t) for t in self._promoted_operands(other)))
+
+    def xlogy(self, other) -> Tensor:
+        """self · log(other), 0 where self is 0 (unless other is nan). The gradients are log(other) and
+        self / other, but 0 where self is 0 and other 0 or infinite (where 0 · log(other) is not a number)."""
+        x, y = (floating(t) for t in self._promoted_operands(other))
+        xp = self.xp
+        degenerate = xp.logical_and(x.data == 0, xp.logical_or(y.data == 0, xp.isinf(y.data)))
+        degenerate = self._from_array(degenerate, False)
+        one, nothing = (self._from_array(xp.asarray(v, dtype=x.dtype), False) for v in (1, 0))
+        return Where.apply(degenerate, nothing, x * Where.apply(degenerate, one, y).log())
+
+    def logit(self, eps: float | None = None) -> Tensor:
+        """log(p / (1 - p)), p = self clamped to [eps, 1 - eps] when eps is given."""
+        p = floating(self) if eps is None else floating(self).clip(eps, 1 - eps)
+        return p.log() - (1 - p).log()
+
+    def addcmul(self, tensor1: Tensor, tensor2: Tensor, *, value: float = 1) -> Tensor:
+        """self + value · tensor1 · tensor2."""
+        return self + tensor1 * tensor2 * value
+
+    def addcdiv(self, tensor1: Tensor, tensor2: Tensor, *, value: float = 1) -> Tensor:
+        """self + value · tensor1 / tensor2."""
+        return self + tensor1 / tensor2 * value
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+        """nan, +inf and -inf replaced (by default with 0 and the dtype's largest and lowest finite values);
+        their gradient is zero."""
+        if self.dtype.kind not in "fc":
+            return self.clone()
+        finfo = np.finfo(self.dtype)
+        high, low = finfo.max if posinf is None else posinf, finfo.min if neginf is None else neginf
+        finite = self._from_array(self.xp.isfinite(self.data), False)
+        replaced = self.xp.nan_to_num(self.data, nan=nan, posinf=high, neginf=low)
+        return Where.apply(finite, self, self._from_array(replaced, False))
 
     # ---- predicates (bool tensors, outside the graph) ---------------------------------------------------
 

@@ -37,6 +37,7 @@ max_pair = namedtuple("max", ["values", "indices"])
 min_pair = namedtuple("min", ["values", "indices"])
 cummax_pair = namedtuple("cummax", ["values", "indices"])
 cummin_pair = namedtuple("cummin", ["values", "indices"])
+aminmax_pair = namedtuple("aminmax", ["min", "max"])
 
 
 class ReductionMethods:
@@ -133,6 +134,24 @@ class ReductionMethods:
     @torch_keywords
     def amin(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return Min.apply(self, axis=_every_axis_if_empty(axis), keepdims=keepdims)
+
+    def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> tuple[Tensor, Tensor]:
+        return aminmax_pair(self.amin(dim, keepdim), self.amax(dim, keepdim))
+
+    @torch_keywords
+    def nansum(self, axis: Axis = None, keepdims: bool = False, *, dtype=None) -> Tensor:
+        """sum with nan counted as zero (its gradient is zero)."""
+        return self._without_nan().sum(axis, keepdims, dtype=dtype)
+
+    @torch_keywords
+    def nanmean(self, axis: Axis = None, keepdims: bool = False, *, dtype=None) -> Tensor:
+        """mean of the elements that are not nan (nan where all are)."""
+        x = _floating_only(self if dtype is None else self.astype(dtype), "nanmean")
+        count = (~x.isnan()).sum(axis, keepdims)
+        return x._without_nan().sum(axis, keepdims) / count.astype(x.dtype)
+
+    def _without_nan(self) -> Tensor:
+        return self if self.dtype.kind not in "fc" else self.masked_fill(self.isnan(), 0)
 
     @torch_keywords
     def max(self, axis: int | None = None, keepdims: bool = False) -> Tensor | tuple[Tensor, Tensor]:

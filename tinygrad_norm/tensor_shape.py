@@ -171,6 +171,27 @@ class ShapeMethods:
             raise RuntimeError(f"repeat_interleave: output_size is {output_size}, the repeats give {len(index)}")
         return x[(slice(None),) * axis + (index,)]
 
+    def diff(self, n: int = 1, dim: int = -1, prepend: Tensor | None = None, append: Tensor | None = None) -> Tensor:
+        """The n-th forward difference along `dim` (out[i] = x[i+1] - x[i], n times), after `prepend` and
+        `append` are joined on along it."""
+        axis = normalize_dim(dim, self.ndim)
+        x = cat([t for t in (prepend, self, append) if t is not None], axis)
+        for _ in range(min(n, x.shape[axis])):
+            x = x.narrow(axis, 1, x.shape[axis] - 1) - x.narrow(axis, 0, x.shape[axis] - 1)
+        return x
+
+    def rot90(self, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+        """Rotated k quarter turns in the plane `dims`, from the first axis toward the second."""
+        if len(dims) != 2 or normalize_dim(dims[0], self.ndim) == normalize_dim(dims[1], self.ndim):
+            raise RuntimeError(f"rot90: expected two distinct dims, got {list(dims)}")
+        first, second = dims
+        k %= 4
+        if k == 1:
+            return self.flip(second).transpose(first, second)
+        if k == 2:
+            return self.flip(first, second)
+        return self.flip(first).transpose(first, second) if k == 3 else self
+
     def narrow(self, dim: int, start: int, length: int) -> Tensor:
         """The `length` elements from `start` along `dim` (a view)."""
         axis = normalize_dim(dim, self.ndim)
