@@ -216,16 +216,6 @@ class IndexingMethods:
     def index_fill_(self, dim: int, index: Tensor, value) -> Tensor:
         return self._in_place_as(lambda t: t.index_fill(dim, index, value), value)
 
-    def _in_place_as(self, result, *operands) -> Tensor:
-        """self replaced by `result(self)`, an out-of-place op of the same shape and dtype, through the in-place
-        machinery (recorded when something requires grad; the version counter bumped)."""
-
-        def update(array) -> None:
-            array[...] = result(self._from_array(array, False)).data
-
-        tensors = tuple(t for t in operands if isinstance(t, IndexingMethods))
-        return self._in_place(update, result, tensors, True)
-
     def _index_along(self, dim: int, index, name: str):
         """(axis, index array) for gather and scatter: index of self's rank, no larger than self off `dim`, and
         within bounds along it."""
