@@ -162,6 +162,9 @@ LINALG = [
     case(lambda a, b: tn.tensordot(a, b, dims=([1], [0])), (2, 3), (3, 2), id="tensordot"),
     case(lambda c, a, b: c.addmm(a, b, beta=0.5, alpha=2), (2, 2), (2, 3), (3, 2), id="addmm"),
     case(lambda c, a, b: c.baddbmm(a, b), (1, 2), (2, 2, 3), (2, 3, 2), id="baddbmm"),
+    case(lambda a, b: a.cross(b) * a, (2, 3), (2, 3), id="cross"),
+    case(lambda a, b: tn.cdist(a, b) + tn.cdist(a, b, p=3), (3, 2), (2, 2), id="cdist"),
+    case(lambda a, b: a.dist(b, p=1.5), (2, 3), (2, 3), id="dist"),
 ]
 
 ACTIVATIONS = [

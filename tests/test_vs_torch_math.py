@@ -307,3 +307,9 @@ def test_logit_sgn_nan_to_num():
     compare(lambda m, p: (p.logit(eps=0.05), m.logit(p, 0.3)), p, second=False)
     compare(lambda m, x: (x.sgn(), m.nan_to_num(x), x.nan_to_num(nan=1.0, posinf=2.0, neginf=-3.0)), EDGES)
     compare(lambda m, x: m.nan_to_num(x), np.array([1, -2, 3]))
+
+
+def test_angles_float_power_signbit():
+    compare(lambda m, x: (x.deg2rad(), m.rad2deg(x), m.float_power(x.abs(), 1.5), x.float_power(2)), normal(5))
+    compare(lambda m, x: m.signbit(x), EDGES, grad=False)
+    assert tn.zeros(2, 3).ndimension() == 2

@@ -226,3 +226,41 @@ def test_diff_rot90_trace():
     )
     compare(lambda m, x: tuple(m.rot90(x, k, (0, 2)) for k in (-1, 0, 1, 2, 3, 5)) + (x.rot90(),), normal(2, 3, 4))
     compare(lambda m, x: (m.trace(x), x[:, :2].trace(), x[:0].trace()), normal(3, 4))
+
+
+def test_cross_dist_cdist():
+    compare(
+        lambda m, a, b: (
+            m.cross(a, b),
+            m.cross(a, b[:1], dim=1),
+            m.linalg.cross(a, b) if m is torch else a.cross(b, -1),
+        ),
+        normal(2, 3),
+        normal(2, 3, seed=1),
+    )
+    compare(lambda m, a, b: (m.dist(a[:2], b), a[1:3].dist(b, p=1)), normal(4, 3), normal(2, 3, seed=1))
+    # torch has no second derivative of cdist (ours is checked by gradgradcheck)
+    compare(
+        lambda m, a, b: (m.cdist(a, b), m.cdist(a, b, p=1.5), m.cdist(a, a)),
+        normal(4, 3),
+        normal(2, 3, seed=1),
+        second=False,
+    )
+
+
+def test_searchsorted_bucketize_bincount():
+    boundaries, values = np.array([1.0, 2.0, 2.0, 3.0]), np.array([[2.0, 0.5], [3.0, 9.0]])
+    compare(
+        lambda m, s, v: (m.searchsorted(s, v), m.searchsorted(s, v, right=True), m.searchsorted(s, v, side="right")),
+        boundaries,
+        values,
+        grad=False,
+    )
+    compare(lambda m, s, v: m.searchsorted(s.reshape(2, 2), v), boundaries, values, grad=False)
+    compare(lambda m, s, v: (m.bucketize(v, s), m.bucketize(v, s, right=True)), boundaries, values, grad=False)
+    counts = np.array([0, 2, 2, 5])
+    compare(lambda m, i: (m.bincount(i), m.bincount(i, minlength=8)), counts)
+    compare(lambda m, i, w: m.bincount(i, weights=w), counts, np.array([0.5, 1.0, 2.0, -1.0]), grad=False)
+    for m in (tn, torch):
+        with pytest.raises(RuntimeError):
+            m.bincount(m.tensor([-1, 2]))

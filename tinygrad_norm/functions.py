@@ -9,8 +9,9 @@ import functools
 from collections.abc import Callable
 
 from .tensor import Tensor
-from .tensor_linalg import einsum, tensordot
+from .tensor_linalg import cdist, einsum, tensordot
 from .tensor_shape import cat, meshgrid, stack
+from .tensor_sort import bincount, bucketize, searchsorted
 
 _METHODS = (
     # element-wise math
@@ -20,7 +21,7 @@ _METHODS = (
     *("log1p", "log2", "logaddexp", "logaddexp2", "maximum", "minimum", "reciprocal", "relu", "round", "rsqrt"),
     *("sigmoid", "sign", "sin", "sinh", "sqrt", "square", "tan", "tanh", "trunc", "matmul"),
     *("add", "sub", "subtract", "mul", "multiply", "pow", "neg", "negative", "positive", "sgn", "fmax", "fmin"),
-    *("xlogy", "logit", "addcmul", "addcdiv", "nan_to_num"),
+    *("xlogy", "logit", "addcmul", "addcdiv", "nan_to_num", "deg2rad", "rad2deg", "float_power", "signbit"),
     # remainders, rounded division, bitwise and logical
     *("bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor"),
     *("div", "divide", "floor_divide", "fmod", "logical_and", "logical_not", "logical_or", "logical_xor"),
@@ -41,7 +42,7 @@ _METHODS = (
     # sorting
     *("argsort", "kthvalue", "msort", "sort", "topk", "unique"),
     # matrix products
-    *("addmm", "baddbmm", "bmm", "dot", "mm", "mv", "outer", "trace"),
+    *("addmm", "baddbmm", "bmm", "dot", "mm", "mv", "outer", "trace", "cross", "dist"),
 )
 
 
@@ -84,4 +85,19 @@ def rsub(input: Tensor, other, *, alpha: float = 1) -> Tensor:
     return input.mul(alpha).__rsub__(other) if alpha != 1 else input.__rsub__(other)
 
 
-__all__ = [*_METHODS, "cat", "concat", "concatenate", "einsum", "ger", "meshgrid", "rsub", "stack", "tensordot"]
+__all__ = [
+    *_METHODS,
+    "bincount",
+    "bucketize",
+    "cat",
+    "cdist",
+    "concat",
+    "concatenate",
+    "einsum",
+    "ger",
+    "meshgrid",
+    "rsub",
+    "searchsorted",
+    "stack",
+    "tensordot",
+]

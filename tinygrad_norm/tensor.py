@@ -139,6 +139,8 @@ class Tensor(
     def dim(self) -> int:
         return self._data.ndim
 
+    ndimension = dim
+
     @property
     def size(self) -> Size:
         return Size(self._data.shape)

@@ -9,8 +9,11 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from .dtypes import promote
 from .ops.linalg import Einsum
+from .shapes import normalize_dim
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -75,6 +78,26 @@ class LinalgMethods:
         """The sum of a matrix's diagonal."""
         _check_ndim("trace", "self", self, 2)
         return self.diagonal().sum()
+
+    def cross(self, other: Tensor, dim: int | None = None) -> Tensor:
+        """The cross product of 3-vectors along `dim` (broadcast): y = a × b. Without `dim`, along the first axis
+        of length 3 (torch.cross's default; torch.linalg.cross takes the last)."""
+        a, b = promote(self, other)
+        if dim is None:
+            shape = np.broadcast_shapes(a.shape, b.shape)
+            dim = shape.index(3) if 3 in shape else -1
+        axis = normalize_dim(dim, max(a.ndim, b.ndim))
+        if a.shape[axis - a.ndim] != 3 or b.shape[axis - b.ndim] != 3:
+            raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3, got {a.shape} and {b.shape}")
+
+        def rolled(t: Tensor, order: list[int]) -> Tensor:
+            return t[(slice(None),) * (axis - (max(a.ndim, b.ndim) - t.ndim)) + (order,)]
+
+        return rolled(a, [1, 2, 0]) * rolled(b, [2, 0, 1]) - rolled(a, [2, 0, 1]) * rolled(b, [1, 2, 0])
+
+    def dist(self, other: Tensor, p: float = 2) -> Tensor:
+        """The p-norm of self - other."""
+        return (self - other).norm(p)
 
     def outer(self, vec2: Tensor) -> Tensor:
         """y[i, j] = self[i] * vec2[j] for two vectors."""
@@ -163,3 +186,10 @@ def tensordot(a: Tensor, b: Tensor, dims: int | Sequence = 2) -> Tensor:
     left = a.permute(*a_free, *a_axes).reshape(math.prod(a_shape), summed)
     right = b.permute(*b_axes, *b_free).reshape(summed, math.prod(b_shape))
     return (left @ right).reshape(*a_shape, *b_shape)
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0) -> Tensor:
+    """The p-norm distance between each row of x1 (..., n, d) and each row of x2 (..., m, d): (..., n, m)."""
+    if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"cdist: x1 {x1.shape} and x2 {x2.shape} must be (..., n, d) and (..., m, d)")
+    return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p, dim=-1)

@@ -306,7 +306,22 @@ class MathMethods:
         replaced = self.xp.nan_to_num(self.data, nan=nan, posinf=high, neginf=low)
         return Where.apply(finite, self, self._from_array(replaced, False))
 
+    def deg2rad(self) -> Tensor:
+        return floating(self) * (np.pi / 180)
+
+    def rad2deg(self) -> Tensor:
+        return floating(self) * (180 / np.pi)
+
+    def float_power(self, exponent) -> Tensor:
+        """self ** exponent in float64 (as torch)."""
+        exponent = exponent.astype(np.float64) if isinstance(exponent, MathMethods) else float(exponent)
+        return self.astype(np.float64) ** exponent
+
     # ---- predicates (bool tensors, outside the graph) ---------------------------------------------------
+
+    def signbit(self) -> Tensor:
+        return self._from_array(self.xp.signbit(self.data), False)
+
 
     def isnan(self) -> Tensor:
         return self._from_array(self.xp.isnan(self.data), False)

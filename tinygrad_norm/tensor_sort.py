@@ -1,4 +1,5 @@
-"""Sorting and order statistics: `sort`, `argsort`, `msort`, `topk`, `kthvalue`, `median` and `unique`.
+"""Sorting and order statistics: `sort`, `argsort`, `msort`, `topk`, `kthvalue`, `median`, `unique`, and the
+counting and searching that sorted data allows: `bincount`, `searchsorted`, `bucketize`.
 
 Values come from `TakeAlongAxis` of the indices a stable sort picks, so the gradient goes to the elements picked.
 nan sorts as the largest value, as in torch. Among equal values the order is their order in the input (stable);
@@ -132,3 +133,46 @@ def _drop_axis(values: Tensor, indices: Tensor, axis: int, keepdims: bool, ndim:
     if keepdims:
         return values, indices
     return values.squeeze(axis), indices.squeeze(axis)
+
+
+def searchsorted(sorted_sequence: Tensor, values, *, right: bool = False, side: str | None = None) -> Tensor:
+    """For each value, the index where inserting it keeps `sorted_sequence` (1-D, or one row per row of
+    `values`) sorted: before equal elements, or after them with right=True or side="right". int64."""
+    if side is not None:
+        if side not in ("left", "right") or right and side == "left":
+            raise RuntimeError(f"searchsorted: side must be 'left' or 'right' and agree with right, got {side!r}")
+        right = side == "right"
+    xp, boundaries = sorted_sequence.xp, sorted_sequence.data
+    queries = values.data if isinstance(values, SortingMethods) else xp.asarray(values)
+    side = "right" if right else "left"
+    if boundaries.ndim == 1:
+        found = xp.searchsorted(boundaries, queries, side=side)
+    elif boundaries.shape[:-1] != queries.shape[:-1]:
+        raise RuntimeError(
+            f"searchsorted: sorted_sequence {boundaries.shape} and values {queries.shape} differ before the last dim"
+        )
+    else:
+        rows = zip(boundaries.reshape(-1, boundaries.shape[-1]), queries.reshape(-1, queries.shape[-1]))
+        found = xp.stack([xp.searchsorted(b, q, side=side) for b, q in rows]).reshape(queries.shape)
+    return sorted_sequence._from_array(xp.asarray(found, dtype=xp.int64), False)
+
+
+def bucketize(input: Tensor, boundaries: Tensor, *, right: bool = False) -> Tensor:
+    """The index of each element's bucket among the 1-D sorted `boundaries`: searchsorted with torch's `right`
+    meaning the other side (right=False puts a value equal to a boundary in the bucket below it)."""
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"bucketize: boundaries must be 1-D, got {boundaries.ndim} dimensions")
+    return searchsorted(boundaries, input, right=right)
+
+
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    """How often each value 0 .. max(input) occurs in the 1-D non-negative integer `input` (int64), or the sum
+    of `weights` at each (in the weights' floating dtype), at least `minlength` long."""
+    data = input.data
+    if input.ndim != 1 or data.dtype.kind not in "iu" or (data.size and data.min() < 0):
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    xp = input.xp
+    if weights is None:
+        return input._from_array(xp.bincount(data, minlength=minlength).astype(xp.int64), False)
+    counts = xp.bincount(data, weights=weights.data, minlength=minlength)
+    return input._from_array(counts.astype(weights.dtype if weights.dtype.kind == "f" else xp.float64), False)
