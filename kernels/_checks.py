@@ -181,6 +181,6 @@ def dropout_mask(p, seed, offset, mask):
 
 
 def elementwise(x, y):
-    """special.erf: x float32 or float64 of any shape, y an output of its dtype and shape."""
+    """special.erf and special.erfc: x float32 or float64 of any shape, y an output of its dtype and shape."""
     _float_array("x", x)
     _outputs(x.dtype, x.shape, y=y)

@@ -11,6 +11,8 @@ from tinygrad_norm import Tensor
 
 torch = pytest.importorskip("torch")
 
+from .torch_compare import compare  # noqa: E402
+
 RNG = np.random.default_rng(0)
 X, W = RNG.standard_normal((2, 3)), RNG.standard_normal(3)
 
@@ -309,3 +311,29 @@ def test_the_data_update_idiom_keeps_an_array_and_a_working_layer():
     np.testing.assert_allclose(model.weight.numpy(), expected, rtol=1e-6)
     model(tn.randn(4, 3))
     assert model.state_dict()["weight"].shape == (2, 3)
+
+
+def test_element_wise_ops_in_place_as_torch():
+    """`name_` is `name` written back: values, gradients through the recorded write, and torch's dtype rule."""
+    def written(m, x, y):
+        outs = []
+        for name, args in [("abs_", ()), ("exp_", ()), ("sigmoid_", ()), ("relu_", ()), ("pow_", (2,)), ("neg_", ())]:
+            outs.append(getattr(x * 1, name)(*args))
+        outs.append((x * 1).lerp_(y, 0.25))
+        outs.append((x * 1).clamp_min_(0.1))
+        outs.append((x * 1).addcmul_(x, y, value=2))
+        outs.append((x * 1).tril_(1))
+        return tuple(outs)
+
+    rng = np.random.default_rng(0)
+    compare(written, rng.standard_normal((3, 3)), rng.standard_normal((3, 3)))
+    for m in (tn, torch):
+        with pytest.raises(RuntimeError, match="can't be cast"):
+            m.tensor([1, 2]).sqrt_()
+        x = m.tensor([4, 9])
+        assert x.abs_() is x
+
+
+def test_element_wise_in_place_on_a_leaf_that_requires_grad_raises():
+    with pytest.raises(RuntimeError, match="leaf"):
+        tn.ones(2, requires_grad=True).exp_()

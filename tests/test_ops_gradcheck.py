@@ -248,9 +248,7 @@ LOSSES = [
         id="bce_with_logits-weight",
     ),
     case(
-        lambda x, p: functional.binary_cross_entropy_with_logits(
-            x * 4, _MASK.astype(np.float64), pos_weight=p.abs()
-        ),
+        lambda x, p: functional.binary_cross_entropy_with_logits(x * 4, _MASK.astype(np.float64), pos_weight=p.abs()),
         (2, 3),
         (3,),
         id="bce_with_logits-pos_weight",

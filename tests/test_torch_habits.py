@@ -230,3 +230,19 @@ def test_reshape_still_takes_minus_one_and_a_shape_tuple():
     assert t.reshape(-1, 2).shape == (3, 2) and t.view((2, 3)).shape == (2, 3)
     with pytest.raises(TypeError, match="ints"):
         t.reshape(2.0, 3)
+
+
+def test_new_constructors_type_as_and_contiguous():
+    for m in (tn, torch):
+        x = m.ones(2, 3, dtype=m.int64)
+        assert x.new_zeros(2, 2).tolist() == [[0, 0], [0, 0]] and x.new_ones((1,)).dtype == x.dtype
+        assert x.new_full((2,), 2.7).tolist() == [2, 2]
+        assert x.new_tensor([1.5, 2]).tolist() == [1, 2]
+        assert x.new_zeros(2, dtype=m.float64).dtype == m.float64
+        assert x.new_empty((0, 3)).shape == (0, 3)
+        assert x.float().type_as(x).dtype == x.dtype
+        assert not x.T.is_contiguous() and x.T.contiguous().is_contiguous() and x.contiguous() is x
+        assert x.T.ravel().tolist() == [1] * 6
+    y = tn.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    (y.T.contiguous() * tn.tensor([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
+    assert y.grad.tolist() == [[1.0, 3.0], [2.0, 4.0]]

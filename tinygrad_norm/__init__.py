@@ -19,22 +19,29 @@ from .creation import (  # noqa: E402
     as_tensor,
     empty,
     empty_like,
+    eye,
     from_dlpack,
     from_numpy,
     full,
     full_like,
+    linspace,
+    logspace,
     ones,
     ones_like,
     rand,
     rand_like,
+    randint,
+    randint_like,
     randn,
     randn_like,
+    randperm,
     tensor,
     zeros,
     zeros_like,
 )
 from .devices import Device  # noqa: E402
 from .dtypes import (  # noqa: E402
+    DTypeError,  # noqa: E402
     bool_,
     complex64,
     complex128,
@@ -47,12 +54,13 @@ from .dtypes import (  # noqa: E402
     int64,
     uint8,
 )
+from .functions import *  # noqa: E402, F403  (torch's module-level functions: tn.sin, tn.cumsum, tn.einsum, ...)
+from .functions import __all__ as _functions
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
 from .kernels._threads import get_num_threads, set_num_threads  # noqa: E402
 from .random import manual_seed  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .tensor import Tensor, where  # noqa: E402
-from .tensor_shape import cat, stack  # noqa: E402
 
 device = Device  # torch's name for the class of devices: tn.device("cuda:1")
 
@@ -67,13 +75,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Device",
+    *_functions,
+    "DTypeError",
     "GradcheckError",
     "Tensor",
     "arange",
     "autograd",
     "as_tensor",
     "backend",
-    "cat",
     "complex128",
     "complex64",
     "cuda",
@@ -81,6 +90,7 @@ __all__ = [
     "device",
     "empty",
     "empty_like",
+    "eye",
     "enable_grad",
     "float16",
     "float32",
@@ -93,6 +103,8 @@ __all__ = [
     "get_num_threads",
     "gradcheck",
     "gradgradcheck",
+    "linspace",
+    "logspace",
     "int16",
     "int32",
     "int64",
@@ -107,13 +119,15 @@ __all__ = [
     "optim",
     "rand",
     "rand_like",
+    "randint",
+    "randint_like",
     "randn",
     "randn_like",
+    "randperm",
     "save",
     "set_backend",
     "set_grad_enabled",
     "set_num_threads",
-    "stack",
     "tensor",
     "uint8",
     "use_backend",

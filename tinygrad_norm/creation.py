@@ -1,8 +1,8 @@
-"""Tensor constructors with torch's names: `tensor`, `zeros`, `ones`, `full`, `randn`, `rand`, `arange`, their
-`*_like` forms, and `from_numpy`, `from_dlpack` and `as_tensor`, which share an array instead of copying it.
-Float tensors default to float32; random ones draw from the framework's generator (`manual_seed`) in host memory,
-so a seed gives the same values on every device. `device=` ("cpu", "cuda", "cuda:N") places the result; the
-`*_like` forms default to their input's device."""
+"""Tensor constructors with torch's names: `tensor`, `zeros`, `ones`, `full`, `eye`, `arange`, `linspace`,
+`logspace`, `randn`, `rand`, `randint`, `randperm`, their `*_like` forms, and `from_numpy`, `from_dlpack` and
+`as_tensor`, which share an array instead of copying it. Float tensors default to float32; random ones draw from the
+framework's generator (`manual_seed`) in host memory, so a seed gives the same values on every device. `device=`
+("cpu", "cuda", "cuda:N") places the result; the `*_like` forms default to their input's device."""
 
 from __future__ import annotations
 
@@ -84,6 +84,79 @@ def arange(start, end=None, step=1, dtype=None, device: DeviceLike = None, requi
     return Tensor._from_array(_drawn(data, data.dtype, device), requires_grad)
 
 
+def eye(n: int, m: int | None = None, dtype=None, device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
+    """The (n, m) matrix with ones on the diagonal (m = n by default)."""
+    if n < 0 or m is not None and m < 0:
+        raise RuntimeError(f"eye: n and m must be non-negative, got {n} and {m}")
+    return Tensor._from_array(_on(device, lambda xp: xp.eye(n, m, dtype=_float_dtype(dtype))), requires_grad)
+
+
+def linspace(
+    start: float, end: float, steps: int, dtype=None, device: DeviceLike = None, requires_grad: bool = False
+) -> Tensor:
+    """`steps` evenly spaced values from `start` to `end`, both included (just `start` when steps is 1), by
+    torch's rule: in the result's dtype (in float64 from the ends truncated to integers for an integer one), the
+    first half counted from `start` and the second from `end`, so both ends are exact. (torch's vectorized kernel
+    counts each SIMD register's chunk from its own base, so its last bit may differ by the CPU's vector width.)"""
+    values = _spaced(start, end, steps, _float_dtype(dtype), "linspace")
+    return Tensor._from_array(_drawn(values, values.dtype, device), requires_grad)
+
+
+def logspace(
+    start: float,
+    end: float,
+    steps: int,
+    base: float = 10.0,
+    dtype=None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """base ** v for the `steps` values v of linspace(start, end), both computed in float64 and then rounded
+    to the result's dtype (as torch: a float32 exponent would lose digits that the power magnifies)."""
+    exponents = _spaced(start, end, steps, np.dtype(np.float64), "logspace")
+    return Tensor._from_array(_drawn(np.power(np.float64(base), exponents), _float_dtype(dtype), device), requires_grad)
+
+
+def _spaced(start: float, end: float, steps: int, dtype: np.dtype, name: str) -> np.ndarray:
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise RuntimeError(f"{name}: number of steps must be a non-negative int, got {steps!r}")
+    work = dtype.type if dtype.kind == "f" else np.float64
+    if dtype.kind != "f":  # torch converts the ends to the integer dtype first
+        start, end = int(start), int(end)
+    first, last = work(start), work(end)
+    step = (last - first) / work(max(steps - 1, 1))
+    if steps == 1:
+        return np.array([start], dtype=work).astype(dtype)
+    index = np.arange(steps)
+    halfway = steps // 2
+    values = np.where(
+        index < halfway, first + step * index.astype(work), last - step * (steps - 1 - index).astype(work)
+    )
+    return values.astype(dtype)
+
+
+def randint(*args, size=None, dtype=None, device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
+    """Integers drawn uniformly from [low, high): `randint(high, size)` or `randint(low, high, size)`, int64 by
+    default."""
+    if size is None and args:
+        *args, size = args
+    if len(args) not in (1, 2) or size is None:
+        raise TypeError("randint() takes (high, size) or (low, high, size)")
+    low, high = (0, *args) if len(args) == 1 else args
+    if not low < high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    data = generator().integers(low, high, size_args((size,)), dtype=np.int64)
+    return Tensor._from_array(_drawn(data, as_dtype(dtype) or np.dtype(np.int64), device), requires_grad)
+
+
+def randperm(n: int, dtype=None, device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0 .. n-1, int64 by default."""
+    if n < 0:
+        raise RuntimeError(f"randperm: n must be non-negative, got {n}")
+    draws = generator().permutation(n)
+    return Tensor._from_array(_drawn(draws, as_dtype(dtype) or np.dtype(np.int64), device), requires_grad)
+
+
 # ---- shaped like another tensor: its shape, device and dtype unless `dtype` or `device` is given -----------------
 
 
@@ -131,6 +204,17 @@ def randn_like(input: Tensor, dtype=None, device: DeviceLike = None, requires_gr
 def rand_like(input: Tensor, dtype=None, device: DeviceLike = None, requires_grad: bool = False) -> Tensor:
     shape, dtype, device = _random_like(input, dtype, device, "rand_like")
     return Tensor._from_array(_drawn(generator().random(shape), dtype, device), requires_grad)
+
+
+def randint_like(
+    input: Tensor, low: int = 0, high: int | None = None, dtype=None, device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Integers from [low, high) in the input's shape, dtype and device: `randint_like(input, high)` or
+    `randint_like(input, low, high)`."""
+    shape, dtype, device = _like(input, dtype, device, "randint_like")
+    low, high = (0, low) if high is None else (low, high)
+    return randint(low, high, shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 # ---- sharing an array ----------------------------------------------------------------------------------------

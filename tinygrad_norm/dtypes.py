@@ -24,6 +24,11 @@ bool_ = np.dtype(np.bool_)
 NUMERIC_KINDS = "biufc"  # bool, signed and unsigned integer, floating, complex: what a tensor may hold
 
 
+class DTypeError(TypeError, RuntimeError):
+    """An op given a tensor of a dtype it does not take (bitwise ops of floats, mean of integers): a TypeError,
+    and a RuntimeError as torch raises."""
+
+
 def as_dtype(dtype) -> np.dtype | None:
     """A dtype object, a numpy type or a name as a numpy dtype (None stays None); only numeric dtypes."""
     if dtype is None:

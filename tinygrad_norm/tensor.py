@@ -2,9 +2,12 @@
 
 Every method that computes is a thin call into `ops/`: the gradient rules live there, forward
 beside backward. Derived ops (`a - b`, `a / b`, `mean`, `var`) are compositions. The methods are grouped
-by theme: this file holds construction, attributes, conversions, operators and element-wise math;
-tensor_shape.py the shape methods, tensor_reduce.py the reductions, tensor_inplace.py the in-place ops and
-version counters. Constructors (`zeros`, `randn`, ...) live in `creation.py`, dtype rules in `dtypes.py`.
+by theme: this file holds construction, attributes, conversions and the arithmetic operators; tensor_math.py
+element-wise math; tensor_bitwise.py remainders, rounded division and bitwise ops; tensor_shape.py the shape
+methods; tensor_indexing.py indexing, gather and scatter; tensor_reduce.py the reductions and cumulative ops;
+tensor_sort.py sorting; tensor_linalg.py the matrix products; tensor_new.py the new_* constructors;
+tensor_inplace.py the in-place ops and version counters. Constructors (`zeros`, `randn`, ...) live in
+`creation.py`, dtype rules in `dtypes.py`, torch's module-level functions (`tn.sin`, ...) in `functions.py`.
 """
 
 from __future__ import annotations
@@ -18,16 +21,32 @@ from . import autograd, engine
 from .devices import CPU, Device, array_module, check_same, copy_to, of, parse_to_args, resolve
 from .dtypes import as_dtype, check_grad_dtype, check_numeric, float32, promote
 from .hooks import RemovableHandle, add_hook, tensor_grad_hook
-from .ops.elementwise import GELU, Abs, Add, Cast, Clip, Exp, LeakyReLU, Log, Mul, Neg, Pow, Sigmoid, Sqrt, Tanh, Where
+from .ops.elementwise import Add, Cast, Mul, Neg, Pow, Where
 from .ops.matmul import MatMul
 from .ops.movement import Clone, ToDevice
 from .shapes import Size
+from .tensor_bitwise import BitwiseMethods
+from .tensor_indexing import IndexingMethods
 from .tensor_inplace import InPlaceMethods
+from .tensor_linalg import LinalgMethods
+from .tensor_math import MathMethods
+from .tensor_new import NewTensorMethods
 from .tensor_reduce import ReductionMethods
 from .tensor_shape import ShapeMethods
+from .tensor_sort import SortingMethods
 
 
-class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
+class Tensor(
+    MathMethods,
+    BitwiseMethods,
+    ShapeMethods,
+    IndexingMethods,
+    ReductionMethods,
+    SortingMethods,
+    LinalgMethods,
+    NewTensorMethods,
+    InPlaceMethods,
+):
     """An n-dimensional array that records the ops applied to it so `backward()` can differentiate.
 
     `Tensor(data, requires_grad=False, dtype=None, device=None)`: `data` is an array (numpy or CuPy), a
@@ -112,6 +131,8 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
 
     def dim(self) -> int:
         return self._data.ndim
+
+    ndimension = dim
 
     @property
     def size(self) -> Size:
@@ -242,6 +263,18 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
     def double(self) -> Tensor:
         return self.astype(np.float64)
 
+    def half(self) -> Tensor:
+        return self.astype(np.float16)
+
+    def int(self) -> Tensor:
+        return self.astype(np.int32)
+
+    def long(self) -> Tensor:
+        return self.astype(np.int64)
+
+    def bool(self) -> Tensor:
+        return self.astype(np.bool_)
+
     def __repr__(self) -> str:
         host = copy_to(self._data, CPU, copy=False)
         body = np.array2string(host, separator=", ", prefix="tensor(", precision=4, threshold=100)
@@ -360,6 +393,33 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
     def matmul(self, other) -> Tensor:
         return self @ other
 
+    # torch's names of the operators
+    def add(self, other, *, alpha: float = 1) -> Tensor:
+        """self + alpha * other."""
+        return self + (other if alpha == 1 else self._wrap_operand(other) * alpha)
+
+    def sub(self, other, *, alpha: float = 1) -> Tensor:
+        """self - alpha * other."""
+        return self - (other if alpha == 1 else self._wrap_operand(other) * alpha)
+
+    def mul(self, other) -> Tensor:
+        return self * other
+
+    def pow(self, exponent) -> Tensor:
+        return self**exponent
+
+    def neg(self) -> Tensor:
+        return -self
+
+    def positive(self) -> Tensor:
+        return self
+
+    subtract, multiply, negative = sub, mul, neg
+
+    def where(self, condition, other) -> Tensor:
+        """Elements of self where `condition` holds, else of `other`."""
+        return where(condition, self, other)
+
     # comparisons give boolean tensors outside the graph
     def _compare(self, other, op) -> Tensor:
         if isinstance(other, Tensor):
@@ -386,51 +446,6 @@ class Tensor(ShapeMethods, ReductionMethods, InPlaceMethods):
     def __ge__(self, other) -> Tensor:
         return self._compare(other, self.xp.greater_equal)
 
-    # ---- unary ---------------------------------------------------------------------------------
-
-    def _floating(self) -> Tensor:
-        """The input of a floating-point function: integers and bools as float32, torch's default dtype."""
-        return self if self.dtype.kind in "fc" else self.astype(float32)
-
-    def exp(self) -> Tensor:
-        return Exp.apply(self._floating())
-
-    def log(self) -> Tensor:
-        return Log.apply(self._floating())
-
-    def sqrt(self) -> Tensor:
-        return Sqrt.apply(self._floating())
-
-    def rsqrt(self) -> Tensor:
-        return self**-0.5
-
-    def abs(self) -> Tensor:
-        return Abs.apply(self)
-
-    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
-        if min is None and max is None:
-            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-        return Clip.apply(self, min=min, max=max)
-
-    clamp = clip
-
-    def tanh(self) -> Tensor:
-        return Tanh.apply(self._floating())
-
-    def sigmoid(self) -> Tensor:
-        return Sigmoid.apply(self._floating())
-
-    def relu(self) -> Tensor:
-        return LeakyReLU.apply(self, negative_slope=0.0)
-
-    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
-        return LeakyReLU.apply(self, negative_slope=negative_slope)
-
-    def gelu(self, approximate: str = "none") -> Tensor:
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        return GELU.apply(self, approximate=approximate)
-
 
 # ---- module-level ops ------------------------------------------------------------------------
 
@@ -440,9 +455,11 @@ def _is_host_scalar_beside(t: Tensor, other: Tensor) -> bool:
     return type(t._data) is not type(other._data) and t.ndim == 0 and of(t._data) is CPU
 
 
-def where(condition, a, b) -> Tensor:
-    """Elements of `a` where `condition` holds, else of `b`; scalars take the dtype of the tensor operand."""
+def where(condition, a=None, b=None) -> Tensor | tuple[Tensor, ...]:
+    """Elements of `a` where `condition` holds, else of `b`; scalars take the dtype of the tensor operand. With the
+    condition alone, the indices where it holds, one vector per axis (`nonzero(as_tuple=True)`)."""
+    if a is None and b is None:
+        return (condition if isinstance(condition, Tensor) else Tensor(condition)).nonzero(as_tuple=True)
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
     condition = like.xp.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
     return Where.apply(Tensor._from_array(condition, False), *promote(like._wrap_operand(a), like._wrap_operand(b)))
-

@@ -164,6 +164,21 @@ class InPlaceMethods:
         never = self._from_array(self.xp.zeros((), bool), False)
         return self._in_place(assign, lambda before: Where.apply(never, before, value.astype(before.dtype)), (value,))
 
+    def _in_place_as(self, result: Callable[[Tensor], Tensor], *operands) -> Tensor:
+        """self replaced by `result(self)`, an out-of-place op of self's shape, in self's dtype (a result torch
+        would not cast into it raises), through `_in_place`."""
+
+        def compute(t: Tensor) -> Tensor:
+            out = result(t)
+            check_in_place_cast(out.dtype, self.dtype)
+            return out if out.dtype == self.dtype else out.astype(self.dtype)
+
+        def update(array) -> None:
+            array[...] = compute(self._from_array(array, False)).data
+
+        tensors = tuple(t for t in operands if isinstance(t, InPlaceMethods))
+        return self._in_place(update, compute, tensors, True)
+
     # ---- the rules every in-place op follows ---------------------------------------------------------------
 
     def _check_fits(self, shape: tuple[int, ...]) -> None:
@@ -215,3 +230,26 @@ class InPlaceMethods:
                 "an in-place operation on a view cannot be recorded here (it would change the graph of the tensor "
                 "it views); use an out-of-place op, or clone() the view first."
             )
+
+
+# methods whose in-place form `name_(*args)` is `name(*args)` written back into self
+_WRITTEN_BACK = (
+    *("abs", "neg", "negative", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "square"),
+    *("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "erf"),
+    *("erfc", "sigmoid", "relu", "reciprocal", "sign", "floor", "ceil", "round", "trunc", "frac", "pow", "lerp"),
+    *("clamp_min", "clamp_max", "fmod", "remainder", "atan2", "copysign", "logit", "nan_to_num", "xlogy", "tril"),
+    *("triu", "addcmul", "addcdiv", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "logical_not"),
+)
+
+
+def _written_back(name: str) -> Callable:
+    def method(self, *args, **kwargs):
+        return self._in_place_as(lambda t: getattr(t, name)(*args, **kwargs), *args, *kwargs.values())
+
+    method.__name__ = method.__qualname__ = f"{name}_"
+    method.__doc__ = f"`{name}` in place."
+    return method
+
+
+for _name in _WRITTEN_BACK:
+    setattr(InPlaceMethods, f"{_name}_", _written_back(_name))

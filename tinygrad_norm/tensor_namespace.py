@@ -13,9 +13,13 @@ import sys
 from copy import copy as shallow_copy
 
 from . import autograd, engine
-from .ops.special import Erf
+from .ops.movement import Flip, Roll
+from .ops.special import Erf, Erfc
 from .tensor import Tensor, where  # noqa: F401  (numpy's where(condition, a, b))
+from .tensor_linalg import einsum as tensor_einsum
 from .tensor_shape import cat, stack  # noqa: F401
+
+RECORDS_GRAPH = True  # an op whose backward needs another formula when it is recorded asks `getattr(xp, ...)`
 
 # ---- element-wise ----------------------------------------------------------------------------------------
 
@@ -44,6 +48,110 @@ def erf(x: Tensor) -> Tensor:
     return Erf.apply(x)
 
 
+def einsum(subscripts: str, *operands: Tensor, optimize: bool = False) -> Tensor:
+    return tensor_einsum(subscripts, *operands)  # the order of contraction is the array module's concern
+
+
+def erfc(x: Tensor) -> Tensor:
+    return Erfc.apply(x)
+
+
+def log1p(x: Tensor) -> Tensor:
+    return x.log1p()
+
+
+def expm1(x: Tensor) -> Tensor:
+    return x.expm1()
+
+
+def sin(x: Tensor) -> Tensor:
+    return x.sin()
+
+
+def cos(x: Tensor) -> Tensor:
+    return x.cos()
+
+
+def sinh(x: Tensor) -> Tensor:
+    return x.sinh()
+
+
+def cosh(x: Tensor) -> Tensor:
+    return x.cosh()
+
+
+def tan(x: Tensor) -> Tensor:
+    return x.tan()
+
+
+def arcsin(x: Tensor) -> Tensor:
+    return x.asin()
+
+
+def arccos(x: Tensor) -> Tensor:
+    return x.acos()
+
+
+def arctan(x: Tensor) -> Tensor:
+    return x.atan()
+
+
+def arcsinh(x: Tensor) -> Tensor:
+    return x.asinh()
+
+
+def arccosh(x: Tensor) -> Tensor:
+    return x.acosh()
+
+
+def arctanh(x: Tensor) -> Tensor:
+    return x.atanh()
+
+
+def log2(x: Tensor) -> Tensor:
+    return x.log2()
+
+
+def log10(x: Tensor) -> Tensor:
+    return x.log10()
+
+
+def exp2(x: Tensor) -> Tensor:
+    return x.exp2()
+
+
+def reciprocal(x: Tensor) -> Tensor:
+    return x.reciprocal()
+
+
+def maximum(a: Tensor, b) -> Tensor:
+    return a.maximum(a._wrap_operand(b))
+
+
+def minimum(a: Tensor, b) -> Tensor:
+    return a.minimum(a._wrap_operand(b))
+
+
+def logaddexp(a: Tensor, b) -> Tensor:
+    return a.logaddexp(b)
+
+
+def arctan2(a: Tensor, b) -> Tensor:
+    return a.atan2(b)
+
+
+def hypot(a: Tensor, b) -> Tensor:
+    return a.hypot(b)
+
+
+def ones_like(x: Tensor) -> Tensor:
+    return _constant(x.xp.ones_like(x.data))
+
+
+def zeros_like(x: Tensor) -> Tensor:
+    return _constant(x.xp.zeros_like(x.data))
+
+
 def _constant(array) -> Tensor:
     return Tensor._from_array(array, False)
 
@@ -54,6 +162,10 @@ def sign(x: Tensor) -> Tensor:
 
 def isfinite(x: Tensor) -> Tensor:
     return _constant(x.xp.isfinite(x.data))
+
+
+def isnan(x: Tensor) -> Tensor:
+    return _constant(x.xp.isnan(x.data))
 
 
 def logical_and(a: Tensor, b: Tensor) -> Tensor:
@@ -69,6 +181,25 @@ def max(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
 
 def min(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
     return x.amin(axis, keepdims=keepdims)
+
+
+def prod(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    return x.prod(axis, keepdims=keepdims)
+
+
+# ---- cumulative -------------------------------------------------------------------------------------------
+
+
+def cumsum(x: Tensor, axis: int) -> Tensor:
+    return x.cumsum(axis)
+
+
+def cumprod(x: Tensor, axis: int) -> Tensor:
+    return x.cumprod(axis)
+
+
+def logcumsumexp(x: Tensor, axis: int) -> Tensor:  # no numpy name: ops/cumulative.py's `logcumsumexp` asks for it
+    return x.logcumsumexp(axis)
 
 
 # ---- shapes ----------------------------------------------------------------------------------------------
@@ -101,6 +232,16 @@ def split(x: Tensor, indices: list[int], axis: int = 0) -> list[Tensor]:
     bounds = [0, *indices, x.shape[axis]]
     lead = (slice(None),) * (axis % x.ndim)
     return [x[(*lead, slice(start, stop))] for start, stop in zip(bounds, bounds[1:])]
+
+
+def flip(x: Tensor, axis=None) -> Tensor:
+    axes = tuple(range(x.ndim)) if axis is None else (axis,) if isinstance(axis, int) else tuple(axis)
+    return Flip.apply(x, axes=tuple(a % x.ndim for a in axes))
+
+
+def roll(x: Tensor, shift, axis=None) -> Tensor:
+    shifts = (shift,) if isinstance(shift, int) else tuple(shift)
+    return Roll.apply(x, shifts=shifts, axes=(axis,) if isinstance(axis, int) else axis)
 
 
 concatenate = cat

@@ -18,6 +18,7 @@ SCANNED = ["ops/*.py", "tensor*.py", "autograd.py", "hooks.py", "anomaly.py", "t
 AT_CONSTRUCTION = "a layer's parameters and buffers are made in host memory; Module.to moves them"
 HOST_STEP = "an optimizer's step count is a host scalar (torch keeps it on the CPU too)"
 SHAPES = "arithmetic on shapes and axes, host integers"
+NO_WARNINGS = "numpy's warning switch; CuPy warns not"
 ALLOWED = {  # file: {the call's source: why its arguments are never device arrays}
     "autograd.py": {"np.asarray(data)": "only for a numpy scalar (isinstance np.generic), which CuPy never returns"},
     "nn/conv.py": {
@@ -28,6 +29,10 @@ ALLOWED = {  # file: {the call's source: why its arguments are never device arra
         "np.empty((self.out_features, self.in_features), np.float32)": AT_CONSTRUCTION,
         "np.empty((self.num_embeddings, self.embedding_dim), np.float32)": AT_CONSTRUCTION,
         "np.empty(self.out_features, np.float32)": AT_CONSTRUCTION,
+    },
+    "nn/activation_layers.py": {
+        "np.dtype(dtype or np.float32)": "a dtype object",
+        "np.full(self.num_parameters, init, dtype=np.dtype(dtype or np.float32))": AT_CONSTRUCTION,
     },
     "nn/loss.py": {"np.dtype(np.int64)": "a dtype object"},
     "nn/module.py": {"np.empty(0, np.float32)": "an empty Parameter() made in host memory, as torch's"},
@@ -49,7 +54,15 @@ ALLOWED = {  # file: {the call's source: why its arguments are never device arra
         "np.minimum(max_norm / (total + 1e-6), 1.0)": "of Python floats (the norm was summed with float())",
         "np.asarray(total, dtype=grads[0].dtype)": "of a Python float, then placed on the gradients' device",
     },
-    "ops/elementwise.py": {'np.errstate(divide="ignore", invalid="ignore")': "numpy's warning switch; CuPy warns not"},
+    "ops/binary.py": {
+        call: NO_WARNINGS
+        for call in ('np.errstate(divide="ignore", invalid="ignore")', 'np.errstate(invalid="ignore")',
+                     'np.errstate(over="ignore", invalid="ignore")')
+    },
+    "ops/cumulative.py": {'np.errstate(divide="ignore", invalid="ignore", over="ignore")': NO_WARNINGS},
+    "ops/elementwise.py": {'np.errstate(divide="ignore", invalid="ignore")': NO_WARNINGS},
+    "ops/scatter.py": {"np.iinfo(dtype)": "of a dtype"},
+    "ops/unary.py": {'np.errstate(all="ignore")': NO_WARNINGS},
     "ops/movement.py": {"np.argsort(self.axes)": "of a tuple of axes"},
     "ops/pool.py": {"np.iinfo(x.dtype)": "of a dtype"},
     "shapes.py": {"np.prod(shape, dtype=np.int64)": SHAPES},
@@ -67,7 +80,10 @@ ALLOWED = {  # file: {the call's source: why its arguments are never device arra
         "np.array(data)": "of Python numbers and lists only (arrays go to copy_to)",
         "np.dtype(np.float32)": "a dtype object",
     },
+    "tensor_indexing.py": {"np.broadcast_shapes(self.shape, mask.shape)": SHAPES, "np.prod(shape)": SHAPES},
     "tensor_inplace.py": {"np.broadcast_shapes(self.shape, shape)": SHAPES},
+    "tensor_linalg.py": {"np.broadcast_shapes(a.shape, b.shape)": SHAPES},
+    "tensor_math.py": {"np.finfo(self.dtype)": "of a dtype", "np.log(2)": "a constant"},
     "tensor_reduce.py": {"np.prod([t.shape[a] for a in axes], dtype=np.int64)": SHAPES},
     "tensor_shape.py": {
         "np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (self.ndim, 2))": "of the pad widths, host integers",

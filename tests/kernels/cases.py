@@ -46,8 +46,10 @@ class NormCase:
 
     def __str__(self):
         shape = "x".join(map(str, self.shape))
-        return (f"{shape}-{np.dtype(self.dtype).name}-G{self.groups}-{'center' if self.center else 'rms'}"
-                f"-{self.affine}-{self.layout}-{self.values}")
+        return (
+            f"{shape}-{np.dtype(self.dtype).name}-G{self.groups}-{'center' if self.center else 'rms'}"
+            f"-{self.affine}-{self.layout}-{self.values}"
+        )
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,10 @@ class DropoutCase:
 def _variants(base_shapes, small_shapes, small):
     """Every shape with dtype x affine, and the awkward layouts and values on the first two shapes."""
     shapes = small_shapes if small else base_shapes
-    cases = [NormCase(shape, dtype, affine=affine, **kw) for (shape, kw), dtype, affine
-             in itertools.product(shapes, (np.float32, np.float64), AFFINES)]
+    cases = [
+        NormCase(shape, dtype, affine=affine, **kw)
+        for (shape, kw), dtype, affine in itertools.product(shapes, (np.float32, np.float64), AFFINES)
+    ]
     for (shape, kw), dtype in itertools.product(shapes[:2], (np.float32, np.float64)):
         cases += [NormCase(shape, dtype, layout=layout, **kw) for layout in LAYOUTS[1:]]
         cases += [NormCase(shape, dtype, values=values, **kw) for values in VALUES[1:]]
@@ -79,8 +83,14 @@ def _variants(base_shapes, small_shapes, small):
 
 def row_norm_cases(small=False):
     """LayerNorm (S == 1), GroupNorm, InstanceNorm and RMSNorm shapes: one row, odd sizes, several uneven row chunks."""
-    shapes = [((5, 37, 1), {}), ((3, 12, 5), {"groups": 4}), ((1, 37, 1), {}), ((2, 6, 7), {"groups": 6}),
-              ((100, 9, 1), {"groups": 3}), ((33, 24, 17), {"groups": 3})]
+    shapes = [
+        ((5, 37, 1), {}),
+        ((3, 12, 5), {"groups": 4}),
+        ((1, 37, 1), {}),
+        ((2, 6, 7), {"groups": 6}),
+        ((100, 9, 1), {"groups": 3}),
+        ((33, 24, 17), {"groups": 3}),
+    ]
     small_shapes = [((3, 7, 1), {}), ((2, 6, 3), {"groups": 2}), ((1, 5, 1), {}), ((2, 4, 3), {"groups": 4})]
     cases = _variants(shapes, small_shapes, small)
     return cases + [replace(case, center=False) for case in cases]
@@ -88,8 +98,14 @@ def row_norm_cases(small=False):
 
 def channel_norm_cases(small=False):
     """BatchNorm shapes (N, C, S): N == 1 with S > 1, odd sizes, S == 1 in several uneven row chunks, count == 1."""
-    shapes = [((4, 5, 9), {}), ((100, 3, 1), {}), ((1, 3, 17), {}), ((7, 11, 1), {}), ((1, 4, 1), {}),
-              ((16, 8, 33), {})]
+    shapes = [
+        ((4, 5, 9), {}),
+        ((100, 3, 1), {}),
+        ((1, 3, 17), {}),
+        ((7, 11, 1), {}),
+        ((1, 4, 1), {}),
+        ((16, 8, 33), {}),
+    ]
     small_shapes = [((3, 2, 5), {}), ((6, 3, 1), {}), ((1, 2, 4), {}), ((1, 3, 1), {})]
     return _variants(shapes, small_shapes, small)
 
@@ -102,8 +118,10 @@ def sync_channel_norm_cases(small=False):
 def dropout_cases(small=False):
     """Element-wise (S == 1) and row-wise (Dropout2d) masks; p at 0 and 1; counters that wrap past 2^64."""
     shapes = [(7, 1), (3, 5)] if small else [(1000, 1), (37, 19), (1, 1), (4099, 3)]
-    cases = [DropoutCase(shape, p, 1234567, 0, dtype) for shape, p, dtype
-             in itertools.product(shapes, (0.0, 0.1, 0.5, 1.0), (np.float32, np.float64))]
+    cases = [
+        DropoutCase(shape, p, 1234567, 0, dtype)
+        for shape, p, dtype in itertools.product(shapes, (0.0, 0.1, 0.5, 1.0), (np.float32, np.float64))
+    ]
     return cases + [DropoutCase(shapes[0], 0.3, 2**64 - 1, 2**64 - 3), DropoutCase(shapes[1], 0.3, 0, 10**12)]
 
 
@@ -114,8 +132,13 @@ def dropout_cases(small=False):
 def _array(rng, shape, dtype, layout, values, channel_norm):
     """A (B, C, S) array of dtype with the requested memory layout and values."""
     B, C, S = shape
-    memory_shape = {"contiguous": (B, C, S), "transposed": (B, S, C), "strided": (B, C, 2 * S), "fortran": (S, C, B),
-                    "reversed": (B, C, S)}[layout]
+    memory_shape = {
+        "contiguous": (B, C, S),
+        "transposed": (B, S, C),
+        "strided": (B, C, 2 * S),
+        "fortran": (S, C, B),
+        "reversed": (B, C, S),
+    }[layout]
     base = rng.standard_normal(memory_shape)
     x = _in_layout(base, layout)
     if values == "mean_1e4_std_1e-2":
@@ -129,8 +152,13 @@ def _array(rng, shape, dtype, layout, values, channel_norm):
 
 def _in_layout(base, layout):
     """The (B, C, S) view of the memory block ``base``; fortran and reversed (negative strides) are for edge tests."""
-    views = {"contiguous": base, "transposed": base.transpose(0, 2, 1), "strided": base[:, :, ::2],
-             "fortran": base.transpose(2, 1, 0), "reversed": base[::-1, ::-1, ::-1]}
+    views = {
+        "contiguous": base,
+        "transposed": base.transpose(0, 2, 1),
+        "strided": base[:, :, ::2],
+        "fortran": base.transpose(2, 1, 0),
+        "reversed": base[::-1, ::-1, ::-1],
+    }
     return views[layout]
 
 
@@ -193,18 +221,29 @@ def _unwritten(shape, dtype):
 
 def _grad_outputs(x, weight, bias):
     C = x.shape[1]
-    return {"dx": (x.shape, x.dtype), "dweight": None if weight is None else ((C,), x.dtype),
-            "dbias": None if bias is None else ((C,), x.dtype)}
+    return {
+        "dx": (x.shape, x.dtype),
+        "dweight": None if weight is None else ((C,), x.dtype),
+        "dbias": None if bias is None else ((C,), x.dtype),
+    }
 
 
 def check_row_norm(backend, case, asarray=np.asarray, asnumpy=np.asarray):
     x, dy, weight, bias = norm_inputs(case)
     stats = ((case.shape[0], case.groups), np.float64)
     compare = _Comparison(backend, asarray, asnumpy)
-    saved = compare.run("row_norm_forward", [x, weight, bias, case.groups, EPS, case.center],
-                        {"y": (x.shape, x.dtype), "mean": stats, "rstd": stats}, str(case))
-    compare.run("row_norm_backward", [dy, x, saved["mean"], saved["rstd"], weight, case.groups, case.center],
-                _grad_outputs(x, weight, bias), str(case))
+    saved = compare.run(
+        "row_norm_forward",
+        [x, weight, bias, case.groups, EPS, case.center],
+        {"y": (x.shape, x.dtype), "mean": stats, "rstd": stats},
+        str(case),
+    )
+    compare.run(
+        "row_norm_backward",
+        [dy, x, saved["mean"], saved["rstd"], weight, case.groups, case.center],
+        _grad_outputs(x, weight, bias),
+        str(case),
+    )
 
 
 def check_channel_norm(backend, case, asarray=np.asarray, asnumpy=np.asarray):
@@ -212,15 +251,28 @@ def check_channel_norm(backend, case, asarray=np.asarray, asnumpy=np.asarray):
     C = case.shape[1]
     stats = ((C,), np.float64)
     compare = _Comparison(backend, asarray, asnumpy)
-    saved = compare.run("channel_norm_forward", [x, weight, bias, EPS],
-                        {"y": (x.shape, x.dtype), "mean": stats, "rstd": stats, "var_unbiased": stats}, str(case))
+    saved = compare.run(
+        "channel_norm_forward",
+        [x, weight, bias, EPS],
+        {"y": (x.shape, x.dtype), "mean": stats, "rstd": stats, "var_unbiased": stats},
+        str(case),
+    )
     running_mean, running_rstd = np.linspace(-1, 1, C), np.linspace(0.5, 2, C)
-    compare.run("channel_norm_apply", [x, running_mean, running_rstd, weight, bias], {"y": (x.shape, x.dtype)},
-                str(case))
-    compare.run("channel_norm_backward", [dy, x, saved["mean"], saved["rstd"], weight, True],
-                _grad_outputs(x, weight, bias), f"{case} batch_stats")
-    compare.run("channel_norm_backward", [dy, x, running_mean, running_rstd, weight, False],
-                _grad_outputs(x, weight, bias), f"{case} running stats")
+    compare.run(
+        "channel_norm_apply", [x, running_mean, running_rstd, weight, bias], {"y": (x.shape, x.dtype)}, str(case)
+    )
+    compare.run(
+        "channel_norm_backward",
+        [dy, x, saved["mean"], saved["rstd"], weight, True],
+        _grad_outputs(x, weight, bias),
+        f"{case} batch_stats",
+    )
+    compare.run(
+        "channel_norm_backward",
+        [dy, x, running_mean, running_rstd, weight, False],
+        _grad_outputs(x, weight, bias),
+        f"{case} running stats",
+    )
 
 
 def check_channel_norm_sync(backend, case, asarray=np.asarray, asnumpy=np.asarray):

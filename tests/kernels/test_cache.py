@@ -87,7 +87,8 @@ def test_read_only_install_without_writable_home_imports_and_runs(numba_cache_di
         shutil.copytree(KERNELS_DIR, package / "kernels", ignore=shutil.ignore_patterns("__pycache__"))
         (package / "__init__.py").write_text("")
         (root / "site" / "plain_cached.py").write_text(
-            "from numba import njit\n\n@njit(cache=True)\ndef one():\n    return 1\n")
+            "from numba import njit\n\n@njit(cache=True)\ndef one():\n    return 1\n"
+        )
         tmp, read_only_cache = root / "tmp", root / "cache"
         tmp.mkdir()
         read_only_cache.mkdir()
@@ -135,10 +136,10 @@ def test_an_unusable_numba_cache_dir_still_imports_the_package_and_compiles_in_m
         "y.sum().backward()\n"
         "print(tn.__file__, y.shape, x.grad.shape)\n"
     )
-    env = _environment(NUMBA_CACHE_DIR=str(tmp_path / "file" / "cache"), HOME="/dev/null",
-                       PYTHONDONTWRITEBYTECODE="1")
-    result = subprocess.run([sys.executable, "-c", script], cwd=site, env=env, capture_output=True, text=True,
-                            timeout=300)
+    env = _environment(NUMBA_CACHE_DIR=str(tmp_path / "file" / "cache"), HOME="/dev/null", PYTHONDONTWRITEBYTECODE="1")
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=site, env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(str(site)), result.stdout
     lines = result.stderr.splitlines()

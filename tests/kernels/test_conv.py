@@ -36,9 +36,11 @@ class ConvCase:
 
     def __str__(self):
         shape = lambda s: "x".join(map(str, s))  # noqa: E731
-        return (f"x{shape(self.x_shape)}-w{shape(self.weight_shape)}-s{shape(self.stride)}-p{self.padding}"
-                f"-d{shape(self.dilation)}-g{self.groups}-{np.dtype(self.dtype).name}-"
-                f"{'bias' if self.bias else 'nobias'}-{self.layout}")
+        return (
+            f"x{shape(self.x_shape)}-w{shape(self.weight_shape)}-s{shape(self.stride)}-p{self.padding}"
+            f"-d{shape(self.dilation)}-g{self.groups}-{np.dtype(self.dtype).name}-"
+            f"{'bias' if self.bias else 'nobias'}-{self.layout}"
+        )
 
     @property
     def out_shape(self):
@@ -97,8 +99,11 @@ def run_conv(module, case, x, weight, bias, dy, wanted=("dx", "dweight", "dbias"
     """y, dx, dweight, dbias from one module; outputs start as nan, so one a kernel forgets to write shows."""
     y = np.full(case.out_shape, np.nan, x.dtype)
     module.conv2d_forward(x, weight, bias, *case.arguments(), y)
-    grads = {"dx": np.full(x.shape, np.nan, x.dtype), "dweight": np.full(weight.shape, np.nan, x.dtype),
-             "dbias": None if bias is None else np.full(weight.shape[:1], np.nan, x.dtype)}
+    grads = {
+        "dx": np.full(x.shape, np.nan, x.dtype),
+        "dweight": np.full(weight.shape, np.nan, x.dtype),
+        "dbias": None if bias is None else np.full(weight.shape[:1], np.nan, x.dtype),
+    }
     grads = {name: value if name in wanted else None for name, value in grads.items()}
     module.conv2d_backward(dy, x, weight, *case.arguments(), *grads.values())
     return {"y": y, **grads}
@@ -170,8 +175,9 @@ def test_reference_matches_torch(case):
     yt.backward(torch.tensor(dy))
     expected = {"y": yt, "dx": xt.grad, "dweight": wt.grad, "dbias": None if bt is None else bt.grad}
     expected = {name: None if t is None else t.detach().numpy() for name, t in expected.items()}
-    assert_within_rounding(run_conv(reference, case, x, weight, bias, dy), expected, case, (x, weight, bias, dy),
-                           str(case))
+    assert_within_rounding(
+        run_conv(reference, case, x, weight, bias, dy), expected, case, (x, weight, bias, dy), str(case)
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -214,8 +220,9 @@ def test_backward_rejects_dy_of_the_wrong_shape_and_a_strided_dweight(module):
     with pytest.raises(ValueError, match=r"dy must have shape \(2, 6, 3, 3\)"):
         module.conv2d_backward(_y((2, 6, 3, 2)), X, W, ONE, NO_PADDING, ONE, 2, None, None, None)
     with pytest.raises(ValueError, match="dweight is an output and must be C-contiguous"):
-        module.conv2d_backward(_y(), X, W, ONE, NO_PADDING, ONE, 2, None, np.empty((6, 2, 3, 6), np.float32)[..., ::2],
-                               None)
+        module.conv2d_backward(
+            _y(), X, W, ONE, NO_PADDING, ONE, 2, None, np.empty((6, 2, 3, 6), np.float32)[..., ::2], None
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -62,5 +62,6 @@ def test_float32_statistics_stay_accurate_for_a_large_mean(shape):
 def test_backward_rejects_dy_unlike_x():
     x = np.zeros((2, 4, 3))
     with pytest.raises(ValueError, match=r"dy must have shape \(2, 4, 3\)"):
-        cpu.channel_norm_backward(np.zeros((2, 4, 2)), x, np.zeros(4), np.ones(4), None, True, np.empty_like(x),
-                                  None, None)
+        cpu.channel_norm_backward(
+            np.zeros((2, 4, 2)), x, np.zeros(4), np.ones(4), None, True, np.empty_like(x), None, None
+        )

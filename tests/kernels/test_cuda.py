@@ -195,8 +195,17 @@ def test_cases_pass_on_the_simulator():
     shards = ["row_norm", "not row_norm"]
     children = [
         subprocess.Popen(
-            [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider",
-             "-k", f"not on_the_simulator and not on_gpu and not without_cuda and {shard}"],
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                __file__,
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-k",
+                f"not on_the_simulator and not on_gpu and not without_cuda and {shard}",
+            ],
             env=dict(os.environ, NUMBA_ENABLE_CUDASIM="1"),
             cwd=Path(__file__).resolve().parents[2],
             stdout=subprocess.PIPE,

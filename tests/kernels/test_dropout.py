@@ -34,8 +34,13 @@ def shared_splitmix64(seed, count):
 
 
 def test_splitmix64_known_answers():
-    published = [6457827717110365317, 3203168211198807973, 9817491932198370423, 4593380528125082431,
-                 16408922859458223821]
+    published = [
+        6457827717110365317,
+        3203168211198807973,
+        9817491932198370423,
+        4593380528125082431,
+        16408922859458223821,
+    ]
     assert splitmix64_python(1234567, 5) == published
     assert shared_splitmix64(1234567, 5) == published
 

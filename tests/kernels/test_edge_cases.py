@@ -51,8 +51,12 @@ def module(request):
 # values
 
 
-EMPTY_ROW_CASES = [NormCase((0, 4, 3), groups=2), NormCase((2, 4, 0), groups=2), NormCase((2, 0, 3)),
-                   NormCase((0, 3, 1), np.float32)]
+EMPTY_ROW_CASES = [
+    NormCase((0, 4, 3), groups=2),
+    NormCase((2, 4, 0), groups=2),
+    NormCase((2, 0, 3)),
+    NormCase((0, 3, 1), np.float32),
+]
 EMPTY_CHANNEL_CASES = [NormCase((0, 3, 2)), NormCase((2, 3, 0)), NormCase((0, 3, 1), np.float32), NormCase((2, 0, 1))]
 
 
@@ -107,15 +111,26 @@ def test_eps_zero_with_a_constant_row_gives_the_references_inf_and_nan(backend, 
     x[1] = 0.0 if not center else 5.0  # var 0 (E[x^2] = 0 without centering): rstd = inf
     compare = _Comparison(backend, np.asarray, np.asarray)
     stats = ((3, 2), np.float64)
-    saved = compare.run("row_norm_forward", [x, None, None, 2, 0.0, center],
-                        {"y": (x.shape, x.dtype), "mean": stats, "rstd": stats}, "eps=0")
+    saved = compare.run(
+        "row_norm_forward",
+        [x, None, None, 2, 0.0, center],
+        {"y": (x.shape, x.dtype), "mean": stats, "rstd": stats},
+        "eps=0",
+    )
     assert np.isinf(saved["rstd"][1]).all()
-    compare.run("row_norm_backward", [dy, x, saved["mean"], saved["rstd"], None, 2, center],
-                {"dx": (x.shape, x.dtype), "dweight": ((4,), x.dtype), "dbias": ((4,), x.dtype)}, "eps=0")
+    compare.run(
+        "row_norm_backward",
+        [dy, x, saved["mean"], saved["rstd"], None, 2, center],
+        {"dx": (x.shape, x.dtype), "dweight": ((4,), x.dtype), "dbias": ((4,), x.dtype)},
+        "eps=0",
+    )
     channel_stats = ((4,), np.float64)
-    compare.run("channel_norm_forward", [np.ones((3, 4, 1)), None, None, 0.0],
-                {"y": ((3, 4, 1), x.dtype), "mean": channel_stats, "rstd": channel_stats,
-                 "var_unbiased": channel_stats}, "eps=0 channels")
+    compare.run(
+        "channel_norm_forward",
+        [np.ones((3, 4, 1)), None, None, 0.0],
+        {"y": ((3, 4, 1), x.dtype), "mean": channel_stats, "rstd": channel_stats, "var_unbiased": channel_stats},
+        "eps=0 channels",
+    )
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -127,13 +142,20 @@ def test_nan_and_inf_propagate_as_in_the_reference(backend, shape):
     weight, bias = rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
     compare = _Comparison(backend, np.asarray, np.asarray)
     C, grads = shape[1], {"dx": (shape, x.dtype), "dweight": ((shape[1],), x.dtype), "dbias": ((shape[1],), x.dtype)}
-    saved = compare.run("row_norm_forward", [x, weight, bias, 2, 1e-5, True],
-                        {"y": (shape, x.dtype), "mean": ((shape[0], 2), np.float64),
-                         "rstd": ((shape[0], 2), np.float64)}, "nan row")
+    saved = compare.run(
+        "row_norm_forward",
+        [x, weight, bias, 2, 1e-5, True],
+        {"y": (shape, x.dtype), "mean": ((shape[0], 2), np.float64), "rstd": ((shape[0], 2), np.float64)},
+        "nan row",
+    )
     compare.run("row_norm_backward", [dy, x, saved["mean"], saved["rstd"], weight, 2, True], grads, "nan row")
     stats = ((C,), np.float64)
-    saved = compare.run("channel_norm_forward", [x, weight, bias, 1e-5],
-                        {"y": (shape, x.dtype), "mean": stats, "rstd": stats, "var_unbiased": stats}, "nan channel")
+    saved = compare.run(
+        "channel_norm_forward",
+        [x, weight, bias, 1e-5],
+        {"y": (shape, x.dtype), "mean": stats, "rstd": stats, "var_unbiased": stats},
+        "nan channel",
+    )
     compare.run("channel_norm_backward", [dy, x, saved["mean"], saved["rstd"], weight, True], grads, "nan channel")
     running_mean, running_rstd = np.linspace(-1, 1, C), np.linspace(0.5, 2, C)  # x drops out of dx: finite
     compare.run("channel_norm_backward", [dy, x, running_mean, running_rstd, weight, False], grads, "running stats")
@@ -181,8 +203,17 @@ def test_p_one_gives_exact_zeros(module):
 
 def _row_norm_args(**changes):
     x = np.zeros((2, 4, 3), np.float32)
-    args = dict(x=x, weight=np.ones(4, np.float32), bias=None, groups=2, eps=1e-5, center=True,
-                y=np.empty_like(x), mean=np.empty((2, 2)), rstd=np.empty((2, 2)))
+    args = dict(
+        x=x,
+        weight=np.ones(4, np.float32),
+        bias=None,
+        groups=2,
+        eps=1e-5,
+        center=True,
+        y=np.empty_like(x),
+        mean=np.empty((2, 2)),
+        rstd=np.empty((2, 2)),
+    )
     args.update(changes)
     return args
 
@@ -248,15 +279,17 @@ def _read_only(shape, dtype=np.float32):
 X = np.zeros((2, 4, 3), np.float32)
 STATS = np.zeros((2, 2)), np.ones((2, 2))
 READ_ONLY_OUTPUTS = {  # the output that is read-only: a call of one kernel function
-    "y": lambda m: m.row_norm_forward(X, None, None, 2, 1e-5, True, _read_only(X.shape), np.empty((2, 2)),
-                                      np.empty((2, 2))),
-    "rstd": lambda m: m.row_norm_forward(X, None, None, 2, 1e-5, True, np.empty_like(X), np.empty((2, 2)),
-                                         _read_only((2, 2), np.float64)),
+    "y": lambda m: m.row_norm_forward(
+        X, None, None, 2, 1e-5, True, _read_only(X.shape), np.empty((2, 2)), np.empty((2, 2))
+    ),
+    "rstd": lambda m: m.row_norm_forward(
+        X, None, None, 2, 1e-5, True, np.empty_like(X), np.empty((2, 2)), _read_only((2, 2), np.float64)
+    ),
     "dweight": lambda m: m.row_norm_backward(X, X, *STATS, None, 2, True, np.empty_like(X), _read_only(4), None),
-    "var_unbiased": lambda m: m.channel_norm_forward(X, None, None, 1e-5, np.empty_like(X), np.empty(4),
-                                                     np.empty(4), _read_only(4, np.float64)),
-    "dx": lambda m: m.channel_norm_backward(X, X, np.zeros(4), np.ones(4), None, True, _read_only(X.shape), None,
-                                            None),
+    "var_unbiased": lambda m: m.channel_norm_forward(
+        X, None, None, 1e-5, np.empty_like(X), np.empty(4), np.empty(4), _read_only(4, np.float64)
+    ),
+    "dx": lambda m: m.channel_norm_backward(X, X, np.zeros(4), np.ones(4), None, True, _read_only(X.shape), None, None),
     "mask": lambda m: m.dropout_mask(0.5, 1, 2, _read_only(4, np.uint8)),
 }
 
@@ -282,8 +315,11 @@ def test_a_read_only_dropout_output_is_a_value_error(module):
 def test_cuda_edge_cases_pass_on_the_simulator():
     child = subprocess.run(
         [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider", "-k", "cuda and not simulator"],
-        env=dict(os.environ, NUMBA_ENABLE_CUDASIM="1"), cwd=Path(__file__).resolve().parents[2],
-        capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, NUMBA_ENABLE_CUDASIM="1"),
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert child.returncode == 0, child.stdout[-20000:] + child.stderr[-5000:]
     summary = re.search(r"^(\d+) passed, \d+ deselected(?:, \d+ warnings?)? in ", child.stdout, re.M)

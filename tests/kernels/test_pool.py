@@ -36,8 +36,10 @@ class PoolCase:
 
     def __str__(self):
         shape = lambda s: "x".join(map(str, s))  # noqa: E731
-        return (f"x{shape(self.x_shape)}-k{shape(self.kernel)}-s{shape(self.stride)}-p{self.padding}"
-                f"-d{shape(self.dilation)}-{np.dtype(self.dtype).name}-{self.layout}")
+        return (
+            f"x{shape(self.x_shape)}-k{shape(self.kernel)}-s{shape(self.stride)}-p{self.padding}"
+            f"-d{shape(self.dilation)}-{np.dtype(self.dtype).name}-{self.layout}"
+        )
 
     @property
     def out_shape(self):
@@ -55,8 +57,9 @@ SHAPES = [
     PoolCase((1, 4, 5, 5), (5, 5), (1, 1)),  # batch 1, one window per plane
     PoolCase((0, 2, 4, 4), (2, 2), (2, 2)),  # empty batch
 ]
-CASES = ([PoolCase(**{**case.__dict__, "dtype": dtype}) for case in SHAPES for dtype in (np.float32, np.float64)]
-         + [PoolCase(**{**SHAPES[1].__dict__, "layout": "strided", "dtype": np.float32})])
+CASES = [PoolCase(**{**case.__dict__, "dtype": dtype}) for case in SHAPES for dtype in (np.float32, np.float64)] + [
+    PoolCase(**{**SHAPES[1].__dict__, "layout": "strided", "dtype": np.float32})
+]
 AVG_CASES = [case for case in CASES if case.dilation == (1, 1)]
 SYMMETRIC = [case for case in CASES if case.dtype == np.float64 and all(a == b for a, b in case.padding)]  # as torch's
 AVG_OPTIONS = [(True, None), (False, None), (True, 5)]  # count_include_pad, divisor_override
@@ -149,8 +152,9 @@ def test_max_pool_matches_torch(case, values, module):
     (top, _), (left, _) = case.padding
     x, dy = pool_inputs(case, values)
     xt = torch.tensor(x, requires_grad=True)
-    yt, indices_t = torch.nn.functional.max_pool2d(xt, case.kernel, case.stride, (top, left), case.dilation,
-                                                   return_indices=True)
+    yt, indices_t = torch.nn.functional.max_pool2d(
+        xt, case.kernel, case.stride, (top, left), case.dilation, return_indices=True
+    )
     y, indices, dx = run_max_pool(module, case, x, dy)
     np.testing.assert_array_equal(y, yt.detach().numpy())
     N, C, H, W = x.shape
@@ -184,8 +188,12 @@ def test_avg_pool_matches_torch(case, options, module):
 
 def test_max_pool_index_rule_on_one_window():
     """Row-major scan: the first of tied maxima; any nan beats them and the last nan wins; -inf only: the first."""
-    x = np.array([[[[1.0, 3.0, -np.inf, -np.inf], [2.0, 3.0, -np.inf, -np.inf]]],
-                  [[[np.nan, 1.0, 2.0, np.nan], [np.nan, 9.0, np.nan, 1.0]]]])
+    x = np.array(
+        [
+            [[[1.0, 3.0, -np.inf, -np.inf], [2.0, 3.0, -np.inf, -np.inf]]],
+            [[[np.nan, 1.0, 2.0, np.nan], [np.nan, 9.0, np.nan, 1.0]]],
+        ]
+    )
     for module in (reference, cpu):
         y, indices = np.empty((2, 1, 1, 2)), np.empty((2, 1, 1, 2), np.int64)
         module.max_pool2d_forward(x, (2, 2), (2, 2), NO_PADDING, (1, 1), y, indices)

@@ -63,8 +63,9 @@ def assert_gradients(loss, analytic, arrays):
     """analytic[name] against the central differences of loss() with respect to arrays[name]."""
     for name, array in arrays.items():
         if array is not None:
-            np.testing.assert_allclose(analytic[name], numerical_gradient(loss, array), rtol=1e-6, atol=1e-7,
-                                       err_msg=name)
+            np.testing.assert_allclose(
+                analytic[name], numerical_gradient(loss, array), rtol=1e-6, atol=1e-7, err_msg=name
+            )
 
 
 @pytest.mark.parametrize("center", [True, False], ids=["centered", "rms"])
@@ -237,8 +238,9 @@ def assert_close_all(actual, expected):
 def test_layer_norm_matches_torch(torch, affine):
     x, dy, weight, bias = inputs((6, 10, 1), affine)
     layer_norm = torch.nn.functional.layer_norm
-    y_t, grads_t = torch_grads(torch, lambda t, w, b: layer_norm(t, (10,), w, b, EPS), dy[..., 0], x[..., 0],
-                               weight, bias)
+    y_t, grads_t = torch_grads(
+        torch, lambda t, w, b: layer_norm(t, (10,), w, b, EPS), dy[..., 0], x[..., 0], weight, bias
+    )
     y, _, _, dx, dweight, dbias = row_norm(x, weight, bias, 1, True, dy)
     assert_close_all([y[..., 0], dx[..., 0], dweight, dbias], [y_t, *grads_t])
 
@@ -260,8 +262,9 @@ def test_group_norm_and_instance_norm_match_torch(torch, groups):
     y, _, _, dx, dweight, dbias = row_norm(x.reshape(4, 6, 6), weight, bias, groups, True, dy.reshape(4, 6, 6))
     assert_close_all([y.reshape(x.shape), dx.reshape(x.shape), dweight, dbias], [y_t, *grads_t])
     if groups == 6:
-        y_i, grads_i = torch_grads(torch, lambda t, w, b: functional.instance_norm(t, weight=w, bias=b, eps=EPS),
-                                   dy, x, weight, bias)
+        y_i, grads_i = torch_grads(
+            torch, lambda t, w, b: functional.instance_norm(t, weight=w, bias=b, eps=EPS), dy, x, weight, bias
+        )
         assert_close_all([y.reshape(x.shape), dx.reshape(x.shape), dweight, dbias], [y_i, *grads_i])
 
 
@@ -272,8 +275,13 @@ def test_batch_norm_matches_torch_in_training_and_eval(torch, shape):
     functional = torch.nn.functional
     running_mean, running_var = torch.zeros(4, dtype=torch.float64), torch.ones(4, dtype=torch.float64)
     y_t, grads_t = torch_grads(
-        torch, lambda t, w, b: functional.batch_norm(t, running_mean, running_var, w, b, True, 1.0, EPS),
-        dy, x, weight, bias)
+        torch,
+        lambda t, w, b: functional.batch_norm(t, running_mean, running_var, w, b, True, 1.0, EPS),
+        dy,
+        x,
+        weight,
+        bias,
+    )
     y, mean, rstd, var_unbiased, dx, dweight, dbias = channel_norm(x3, weight, bias, dy3)
     assert_close_all([y.reshape(shape), dx.reshape(shape), dweight, dbias], [y_t, *grads_t])
     np.testing.assert_allclose(var_unbiased, running_var.numpy(), rtol=1e-12)  # momentum 1: the batch's value
@@ -281,7 +289,8 @@ def test_batch_norm_matches_torch_in_training_and_eval(torch, shape):
     eval_mean, eval_var = np.linspace(-1, 1, 4), np.linspace(0.5, 2, 4)
     eval_stats = torch.tensor(eval_mean), torch.tensor(eval_var)
     y_e, grads_e = torch_grads(
-        torch, lambda t, w, b: functional.batch_norm(t, *eval_stats, w, b, False, 0.1, EPS), dy, x, weight, bias)
+        torch, lambda t, w, b: functional.batch_norm(t, *eval_stats, w, b, False, 0.1, EPS), dy, x, weight, bias
+    )
     eval_rstd = 1 / np.sqrt(eval_var + EPS)
     y = np.empty_like(x3)
     ref.channel_norm_apply(x3, eval_mean, eval_rstd, weight, bias, y)

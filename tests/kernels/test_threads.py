@@ -60,8 +60,9 @@ print(numba.threading_layer(), "failures:", len(failures))
 @pytest.mark.parametrize("layer", ["workqueue", "default"])
 def test_parallel_kernels_from_four_threads_at_once(layer):
     env = {**os.environ, "NUMBA_THREADING_LAYER": layer, "NUMBA_NUM_THREADS": "2"}
-    result = subprocess.run([sys.executable, "-c", THREADS_SCRIPT], env=env, capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-c", THREADS_SCRIPT], env=env, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, f"exit status {result.returncode}\n{result.stderr[-3000:]}"
     chosen, _, failures = result.stdout.split()
     assert failures == "0"

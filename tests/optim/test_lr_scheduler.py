@@ -25,8 +25,20 @@ SCHEDULERS = [
     ("OneCycleLR", dict(max_lr=1.0, total_steps=STEPS)),
     ("OneCycleLR", dict(max_lr=[1.0, 0.5], total_steps=STEPS, anneal_strategy="linear")),
     ("OneCycleLR", dict(max_lr=1.0, epochs=3, steps_per_epoch=5, three_phase=True)),
-    ("OneCycleLR", dict(max_lr=0.3, total_steps=STEPS, three_phase=True, anneal_strategy="linear", pct_start=0.2,
-                        div_factor=10.0, final_div_factor=100.0, base_momentum=[0.8, 0.7], max_momentum=0.9)),
+    (
+        "OneCycleLR",
+        dict(
+            max_lr=0.3,
+            total_steps=STEPS,
+            three_phase=True,
+            anneal_strategy="linear",
+            pct_start=0.2,
+            div_factor=10.0,
+            final_div_factor=100.0,
+            base_momentum=[0.8, 0.7],
+            max_momentum=0.9,
+        ),
+    ),
     ("OneCycleLR", dict(max_lr=1.0, total_steps=STEPS, cycle_momentum=False)),
 ]
 
@@ -38,8 +50,10 @@ def _optimizers(kind="SGD"):
     groups = [[{"params": [p]}, {"params": [q], "lr": 0.05}] for p, q in [(ours, ours), (theirs, theirs)]]
     groups[0][1]["params"] = [Tensor(np.zeros(1), requires_grad=True)]
     groups[1][1]["params"] = [torch.zeros(1, requires_grad=True)]
-    return (getattr(optim, kind)(groups[0], lr=0.1, **options),
-            getattr(torch.optim, kind)(groups[1], lr=0.1, **options))
+    return (
+        getattr(optim, kind)(groups[0], lr=0.1, **options),
+        getattr(torch.optim, kind)(groups[1], lr=0.1, **options),
+    )
 
 
 def _momenta(opt):
@@ -48,8 +62,9 @@ def _momenta(opt):
 
 def _assert_same(ours_opt, torch_opt, ours_sched, torch_sched, where):
     assert ours_sched.get_last_lr() == pytest.approx(torch_sched.get_last_lr(), rel=1e-12, abs=0), where
-    assert [g["lr"] for g in ours_opt.param_groups] == pytest.approx([g["lr"] for g in torch_opt.param_groups],
-                                                                     rel=1e-12, abs=0), where
+    assert [g["lr"] for g in ours_opt.param_groups] == pytest.approx(
+        [g["lr"] for g in torch_opt.param_groups], rel=1e-12, abs=0
+    ), where
     assert _momenta(ours_opt) == pytest.approx(_momenta(torch_opt), rel=1e-12, abs=0), where
 
 
@@ -120,7 +135,10 @@ def test_reduce_on_plateau_matches_torch(options):
     _step_both(ours_opt, torch_opt, ours_sched, torch_sched, len(metrics), metrics)
     assert ours_opt.param_groups[0]["lr"] < 0.1  # it did reduce
     assert (ours_sched.best, ours_sched.num_bad_epochs, ours_sched.cooldown_counter) == (
-        torch_sched.best, torch_sched.num_bad_epochs, torch_sched.cooldown_counter)
+        torch_sched.best,
+        torch_sched.num_bad_epochs,
+        torch_sched.cooldown_counter,
+    )
 
 
 def _build(lib, opt, name, options):
@@ -129,8 +147,11 @@ def _build(lib, opt, name, options):
     return getattr(lib, name)(opt, **options)
 
 
-@pytest.mark.parametrize("name, options", SCHEDULERS[:9] + [("SequentialLR", {})],
-                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(SCHEDULERS[:9] + [("SequentialLR", {})])])
+@pytest.mark.parametrize(
+    "name, options",
+    SCHEDULERS[:9] + [("SequentialLR", {})],
+    ids=[f"{n}-{i}" for i, (n, _) in enumerate(SCHEDULERS[:9] + [("SequentialLR", {})])],
+)
 def test_state_dicts_load_across_libraries_mid_run(name, options):
     """Ours -> torch after 4 steps, torch -> ours after 4 more: the schedule continues as one uninterrupted run."""
     straight_opt, _ = _optimizers()

@@ -21,8 +21,9 @@ def _grid(**options):
 
 def _sgd_options():
     valid = []
-    for o in _grid(momentum=[0, 0.9], dampening=[0, 0.3], nesterov=[False, True], weight_decay=[0, 0.05],
-                   maximize=[False, True]):
+    for o in _grid(
+        momentum=[0, 0.9], dampening=[0, 0.3], nesterov=[False, True], weight_decay=[0, 0.05], maximize=[False, True]
+    ):
         if not (o["nesterov"] and (o["momentum"] <= 0 or o["dampening"] != 0)):
             valid.append(o)
     return valid
@@ -30,17 +31,29 @@ def _sgd_options():
 
 CONFIGS = (
     [("SGD", dict(lr=0.1, **o)) for o in _sgd_options()]
-    + [("Adam", dict(lr=0.01, **o)) for o in _grid(weight_decay=[0, 0.05], amsgrad=[False, True],
-                                                     maximize=[False, True], decoupled_weight_decay=[False, True])]
+    + [
+        ("Adam", dict(lr=0.01, **o))
+        for o in _grid(
+            weight_decay=[0, 0.05], amsgrad=[False, True], maximize=[False, True], decoupled_weight_decay=[False, True]
+        )
+    ]
     + [("Adam", dict(lr=0.02, betas=(0.5, 0.9), eps=1e-3))]
-    + [("AdamW", dict(lr=0.01, **o)) for o in _grid(weight_decay=[0, 1e-2, 0.3], amsgrad=[False, True],
-                                                      maximize=[False, True])]
+    + [
+        ("AdamW", dict(lr=0.01, **o))
+        for o in _grid(weight_decay=[0, 1e-2, 0.3], amsgrad=[False, True], maximize=[False, True])
+    ]
     + [("AdamW", {})]
-    + [("RMSprop", dict(lr=0.01, **o)) for o in _grid(centered=[False, True], momentum=[0, 0.5],
-                                                        weight_decay=[0, 0.05], maximize=[False, True])]
+    + [
+        ("RMSprop", dict(lr=0.01, **o))
+        for o in _grid(centered=[False, True], momentum=[0, 0.5], weight_decay=[0, 0.05], maximize=[False, True])
+    ]
     + [("RMSprop", dict(alpha=0.5, eps=1e-3))]
-    + [("Adagrad", dict(lr=0.1, **o)) for o in _grid(lr_decay=[0, 0.05], initial_accumulator_value=[0, 0.2],
-                                                       weight_decay=[0, 0.05], maximize=[False, True])]
+    + [
+        ("Adagrad", dict(lr=0.1, **o))
+        for o in _grid(
+            lr_decay=[0, 0.05], initial_accumulator_value=[0, 0.2], weight_decay=[0, 0.05], maximize=[False, True]
+        )
+    ]
     + [("Adagrad", dict(eps=1e-2))]
 )
 

@@ -27,8 +27,10 @@ def random_arrays(shapes, dtype, seed: int) -> list[np.ndarray]:
 
 def pair(arrays: list[np.ndarray]) -> tuple[list[Tensor], list[torch.Tensor]]:
     """Our parameters and torch's, each a copy of `arrays`."""
-    return ([Tensor(a.copy(), requires_grad=True) for a in arrays],
-            [torch.tensor(a.copy(), requires_grad=True) for a in arrays])
+    return (
+        [Tensor(a.copy(), requires_grad=True) for a in arrays],
+        [torch.tensor(a.copy(), requires_grad=True) for a in arrays],
+    )
 
 
 def set_grads(ours: list[Tensor], theirs: list[torch.Tensor], grads: list[np.ndarray | None]) -> None:
@@ -40,8 +42,10 @@ def set_grads(ours: list[Tensor], theirs: list[torch.Tensor], grads: list[np.nda
 def to_torch(state_dict: dict[str, Any]) -> dict[str, Any]:
     """Our optimizer state dict with its arrays as torch tensors (torch.optim loads no numpy arrays)."""
     return {
-        "state": {k: {n: torch.as_tensor(v) if isinstance(v, np.ndarray) else v for n, v in s.items()}
-                  for k, s in state_dict["state"].items()},
+        "state": {
+            k: {n: torch.as_tensor(v) if isinstance(v, np.ndarray) else v for n, v in s.items()}
+            for k, s in state_dict["state"].items()
+        },
         "param_groups": copy.deepcopy(state_dict["param_groups"]),
     }
 

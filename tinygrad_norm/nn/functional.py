@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
-from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, tanh
+from .activation import (
+    celu,
+    elu,
+    gelu,
+    glu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    logsigmoid,
+    mish,
+    normalize,
+    prelu,
+    relu,
+    relu6,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softmin,
+    softplus,
+    softsign,
+    tanh,
+)
 from .conv import conv2d
 from .dropout import alpha_dropout, dropout, dropout2d
-from .linear import embedding, linear
+from .linear import embedding, linear, one_hot
 from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from .norms import batch_norm, group_norm, instance_norm, layer_norm, rms_norm
 from .pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
@@ -16,25 +40,41 @@ __all__ = [
     "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy_with_logits",
+    "celu",
     "conv2d",
     "cross_entropy",
     "dropout",
     "dropout2d",
+    "elu",
     "embedding",
     "gelu",
+    "glu",
     "group_norm",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
     "instance_norm",
     "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",
+    "logsigmoid",
     "max_pool2d",
+    "mish",
     "mse_loss",
     "nll_loss",
+    "normalize",
+    "one_hot",
+    "prelu",
     "relu",
+    "relu6",
     "rms_norm",
+    "selu",
     "sigmoid",
     "silu",
     "softmax",
+    "softmin",
+    "softplus",
+    "softsign",
     "tanh",
 ]

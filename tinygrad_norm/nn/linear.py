@@ -1,4 +1,4 @@
-"""Linear, Identity, Flatten and Embedding layers, with their functional forms."""
+"""Linear, Identity, Flatten and Embedding layers, with their functional forms, and one_hot."""
 
 from __future__ import annotations
 
@@ -90,6 +90,21 @@ def embedding(input: Tensor | Any, weight: Tensor, padding_idx: int | None = Non
     if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
         raise IndexError(f"embedding: index out of range [0, {weight.shape[0]})")
     return EmbeddingLookup.apply(weight, indices=indices, padding_idx=_padding_index(padding_idx, weight.shape[0]))
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """(*tensor.shape, num_classes) int64 with a 1 at each index of the int64 `tensor`; num_classes=-1 means one
+    more than the largest index."""
+    if tensor.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    indices = tensor.data
+    if indices.size and indices.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        num_classes = int(indices.max()) + 1 if indices.size else 0
+    elif indices.size and indices.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    return Tensor._from_array((indices[..., None] == tensor.xp.arange(num_classes)).astype(np.int64), False)
 
 
 class Embedding(Module):

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..devices import check_same
+from ..ops.activation import Softplus
 from ..ops.cross_entropy import CrossEntropy
 from ..tensor import Tensor
 from ._arguments import check_choice
@@ -147,12 +148,11 @@ def binary_cross_entropy_with_logits(
     input: Tensor, target, weight: Tensor | None = None, *, reduction: str = "mean", pos_weight: Tensor | None = None
 ) -> Tensor:
     """-[p·t·log σ(x) + (1-t)·log(1-σ(x))], computed stably as
-    (1-t)·x + (1 + (p-1)·t)·softplus(-x), with softplus(-x) = log(1+exp(-|x|)) + (|x| - x)/2: max(-x, 0) written
-    so that its gradient at 0 is -1/2, and softplus'(0) comes out right."""
+    (1-t)·x + (1 + (p-1)·t)·softplus(-x), softplus being the stable Softplus op, whose gradient at 0 is -1/2 as it
+    should be."""
     check_choice("reduction", reduction, REDUCTIONS)
     target = target if isinstance(target, Tensor) else input._wrap_operand(target)
-    magnitude = input.abs()
-    softplus_neg = (1 + (-magnitude).exp()).log() + (magnitude - input) * 0.5
+    softplus_neg = Softplus.apply(-input, beta=1.0, threshold=math.inf)  # its gradient is exact at x = 0 too
     log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
     loss = (1 - target) * input + log_weight * softplus_neg
     if weight is not None:

@@ -12,6 +12,7 @@ import numpy as np
 from ..autograd import Function
 from ..shapes import unbroadcast
 from .special import erf
+from .unary import sign
 
 # ---- binary ----------------------------------------------------------------------------------
 
@@ -131,7 +132,7 @@ class Abs(Function):
         return self.xp.abs(x)
 
     def backward(self, grad):
-        return grad * self.xp.sign(self.x)
+        return grad * sign(self.x, self.xp)
 
 
 class Clip(Function):
@@ -175,8 +176,8 @@ class LeakyReLU(Function):
     """max(x, 0) + slope * min(x, 0); ReLU is slope 0. At x == 0 the gradient is `slope` (as torch).
 
     ReLU takes no `where`: numpy's branches on every element, which on random signs is some 25x slower than a
-    vectorized pass. Its backward multiplies by y > 0, true exactly where x > 0, so the output it keeps (the next
-    op's input, held anyway) stands in for a saved mask.
+    vectorized pass. Its backward multiplies by y != 0, true exactly where not x <= 0 (torch's rule, which lets a
+    nan's gradient through), so the output it keeps (the next op's input, held anyway) stands in for a saved mask.
     """
 
     saved_inputs, linear = (), True
@@ -191,7 +192,7 @@ class LeakyReLU(Function):
 
     def backward(self, grad):
         if self.slope == 0:
-            return grad * (self.y > 0)
+            return grad * (self.y != 0)
         return self.xp.where(self.positive, grad, grad * self.slope)
 
 

@@ -1,5 +1,5 @@
-"""Ops that move, copy or select elements without arithmetic: reshape, permute, expand, indexing, pad, cat, and
-the copy to another device.
+"""Ops that move, copy or select elements without arithmetic: reshape, permute, expand, indexing, pad, cat, flip,
+roll, and the copy to another device.
 
 Reshape, permute, expand and basic indexing may return a view of their input's array (`is_view`): the
 output then shares the input's version counter, and the node checks the input's version, since its
@@ -79,11 +79,20 @@ class IndexAdd(Function):
     def forward(self, values, shape, index):
         self.index = index
         y = self.xp.zeros(shape, values.dtype)
-        self.xp.add.at(y, index, values)
+        if is_basic(index):  # slices and ints select each element once: a plain write, far faster than add.at
+            y[index] = values
+        else:
+            self.xp.add.at(y, index, values)
         return y
 
     def backward(self, grad):
         return self.call(GetItem, grad, index=self.index)
+
+
+def is_basic(index) -> bool:
+    """Whether an index is made of ints, slices, None and Ellipsis only (numpy's basic indexing)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, int | slice) or i is None or i is Ellipsis for i in parts)
 
 
 class Pad(Function):
@@ -164,3 +173,30 @@ class TakeAlongAxis(Function):
 
     def backward(self, grad):
         return self.call(IndexAdd, grad, shape=self.shape, index=self.index)
+
+
+class Flip(Function):
+    """The order of the elements reversed along `axes`, in a fresh array (as torch.flip); its own adjoint."""
+
+    saved_inputs, linear = (), True
+
+    def forward(self, x, axes: tuple[int, ...]):
+        self.axes = axes
+        return self.xp.flip(x, axes).copy()
+
+    def backward(self, grad):
+        return self.xp.flip(grad, self.axes)
+
+
+class Roll(Function):
+    """Elements shifted cyclically by `shifts` along `axes` (the flattened array when `axes` is None), as
+    numpy.roll; the gradient rolls back."""
+
+    saved_inputs, linear = (), True
+
+    def forward(self, x, shifts: tuple[int, ...], axes: tuple[int, ...] | None):
+        self.shifts, self.axes = shifts, axes
+        return self.xp.roll(x, shifts, axes)
+
+    def backward(self, grad):
+        return self.xp.roll(grad, tuple(-s for s in self.shifts), self.axes)

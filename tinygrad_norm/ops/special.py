@@ -1,5 +1,5 @@
-"""erf for numpy and CuPy arrays (numpy has none, so numpy arrays go through a Numba kernel, kernels/special.py)
-and for the Tensor namespace, and `Erf`, the differentiable op."""
+"""erf and erfc for numpy and CuPy arrays (numpy has neither, so numpy arrays go through Numba kernels,
+kernels/special.py) and for the Tensor namespace, and `Erf` and `Erfc`, the differentiable ops."""
 
 from __future__ import annotations
 
@@ -13,15 +13,24 @@ from ..kernels import special
 
 def erf(x, xp=np):
     """Element-wise error function in the dtype of `x` (computed in float64 unless `x` is float32 or float64)."""
-    if xp is not np:
-        if hasattr(xp, "erf"):  # the Tensor namespace: `Erf` on the tape
-            return xp.erf(x)
-        from cupyx.scipy.special import erf as cupy_erf
+    return _special("erf", x, xp)
 
-        return cupy_erf(x)
+
+def erfc(x, xp=np):
+    """Element-wise complementary error function 1 - erf(x), accurate where erf(x) is near 1."""
+    return _special("erfc", x, xp)
+
+
+def _special(name: str, x, xp):
+    if xp is not np:
+        if hasattr(xp, name):  # the Tensor namespace: the op on the tape
+            return getattr(xp, name)(x)
+        from cupyx.scipy import special as cupy_special
+
+        return getattr(cupy_special, name)(x)
     work = x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)
     y = np.empty(work.shape, work.dtype)
-    special.erf(work, y)
+    getattr(special, name)(work, y)
     return y.astype(x.dtype, copy=False)
 
 
@@ -29,10 +38,17 @@ class Erf(Function):
     """erf(x) = 2/√π ∫₀ˣ exp(-t²) dt;  d/dx = 2/√π exp(-x²)."""
 
     saved_inputs = (0,)
+    function, slope = staticmethod(erf), 2 / math.sqrt(math.pi)
 
     def forward(self, x):
         self.x = x
-        return erf(x, self.xp)
+        return self.function(x, self.xp)
 
     def backward(self, grad):
-        return grad * (2 / math.sqrt(math.pi)) * self.xp.exp(-(self.x * self.x))
+        return grad * self.slope * self.xp.exp(-(self.x * self.x))
+
+
+class Erfc(Erf):
+    """erfc(x) = 1 - erf(x);  d/dx = -2/√π exp(-x²)."""
+
+    function, slope = staticmethod(erfc), -2 / math.sqrt(math.pi)
