@@ -47,7 +47,7 @@ def max_pool2d(
     kernel, stride, padding, dilation = _pool_arguments("max_pool2d", kernel_size, stride, padding, dilation)
     padding = tuple((p, p) for p in padding)
     check_window_fits("max_pool2d", x.shape[2:], padding, kernel, dilation)
-    out = MaxPool2dOp.apply(x, kernel=kernel, stride=stride, padding=padding, dilation=dilation)
+    out = MaxPool2dOp.apply(x, kernel=kernel, stride=stride, padding=padding, dilation=dilation, ceil_mode=False)
     return out.squeeze(0) if unbatched else out
 
 
@@ -74,6 +74,7 @@ def avg_pool2d(
         kernel=kernel,
         stride=stride,
         padding=padding,
+        ceil_mode=False,
         count_include_pad=bool(count_include_pad),
         divisor_override=divisor_override,
     )

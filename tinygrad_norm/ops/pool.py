@@ -1,6 +1,6 @@
 """2-D max and average pooling of (N, C, H, W) arrays: the backend's kernels forward and backward.
 
-The math (which position a max-pooling window's gradient goes to, the average's divisor) is in
+The math (which position a max-pooling window's gradient goes to, the average's divisor, ceil mode) is in
 kernels/reference_conv.py; each op's `composed` writes the same pooling with Tensor ops (the graph backward).
 """
 
@@ -14,21 +14,22 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from .elementwise import Where
-from .windows import Padding, Pair, window_slices
+from .windows import Padding, Pair, reach, window_slices
 
 
-def _empty_output(kernels, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair, xp, dtype):
-    oh, ow = kernels.output_hw(x.shape[2:], kernel, stride, padding, dilation)
+def _empty_output(kernels, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair, ceil_mode, xp, dtype):
+    oh, ow = kernels.output_hw(x.shape[2:], kernel, stride, padding, dilation, ceil_mode)
     return xp.empty((*x.shape[:2], oh, ow), dtype)
 
 
 class MaxPool2d(Function):
     """y[n, c, i, j] = max of the window over x padded with -inf; its gradient goes to the position the maximum was
-    read from (torch's choice among ties and nans), summed where windows overlap."""
+    read from (torch's choice among ties and nans), summed where windows overlap. `indices` (the positions, h W + w)
+    is what torch's return_indices gives."""
 
-    def forward(self, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair):
+    def forward(self, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair, ceil_mode: bool):
         self.kernels, self.x_shape, self.x_dtype = backend.kernels(x), x.shape, x.dtype
-        window = kernel, stride, padding, dilation
+        window = kernel, stride, padding, dilation, ceil_mode
         y = _empty_output(self.kernels, x, *window, self.xp, x.dtype)
         self.indices = _empty_output(self.kernels, x, *window, self.xp, np.int64)
         self.kernels.max_pool2d_forward(x, *window, y, self.indices)
@@ -39,7 +40,7 @@ class MaxPool2d(Function):
         self.kernels.max_pool2d_backward(grad.astype(self.x_dtype, copy=False), self.indices, dx)
         return dx
 
-    def composed(self, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair):
+    def composed(self, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair, ceil_mode: bool):
         """x at the positions the kernel picked (so ties and nans go where the kernel sends them); -inf for a
         window of padding only."""
         xp, (N, C, H, W) = self.xp, x.shape
@@ -54,14 +55,22 @@ class MaxPool2d(Function):
 
 class AvgPool2d(Function):
     """y[n, c, i, j] = sum of the window over x zero-padded / divisor; divisor = `divisor_override` when given, else
-    KH·KW (count_include_pad) or the number of the window's positions inside x."""
+    the number of the window's positions inside the padded plane (count_include_pad: KH·KW but in ceil mode) or
+    inside x."""
 
     def forward(
-        self, x, kernel: Pair, stride: Pair, padding: Padding, count_include_pad: bool, divisor_override: int | None
+        self,
+        x,
+        kernel: Pair,
+        stride: Pair,
+        padding: Padding,
+        ceil_mode: bool,
+        count_include_pad: bool,
+        divisor_override: int | None,
     ):
         self.kernels, self.x_shape, self.x_dtype = backend.kernels(x), x.shape, x.dtype
-        self.arguments = kernel, stride, padding, count_include_pad, divisor_override
-        y = _empty_output(self.kernels, x, kernel, stride, padding, (1, 1), self.xp, x.dtype)
+        self.arguments = kernel, stride, padding, ceil_mode, count_include_pad, divisor_override
+        y = _empty_output(self.kernels, x, kernel, stride, padding, (1, 1), ceil_mode, self.xp, x.dtype)
         self.kernels.avg_pool2d_forward(x, *self.arguments, y)
         return y
 
@@ -71,20 +80,29 @@ class AvgPool2d(Function):
         return dx
 
     def composed(
-        self, x, kernel: Pair, stride: Pair, padding: Padding, count_include_pad: bool, divisor_override: int | None
+        self,
+        x,
+        kernel: Pair,
+        stride: Pair,
+        padding: Padding,
+        ceil_mode: bool,
+        count_include_pad: bool,
+        divisor_override: int | None,
     ):
-        """The sum of a window's strided slices over the divisor, the count of a window's positions inside x
-        counted the same way on ones."""
-        xp, pad_width = self.xp, ((0, 0), (0, 0), *padding)
-        out_hw = self.kernels.output_hw(x.shape[2:], kernel, stride, padding, (1, 1))
+        """The sum of a window's strided slices over the divisor, the count of a window's positions inside the
+        padded plane or x counted the same way on a mask."""
+        xp, hw = self.xp, x.shape[2:]
+        out_hw = self.kernels.output_hw(hw, kernel, stride, padding, (1, 1), ceil_mode)
+        pad_width = ((0, 0), (0, 0), *reach(hw, kernel, stride, padding, (1, 1), out_hw))
+        overhang = [(0, after - declared) for (_, after), (_, declared) in zip(pad_width[2:], padding)]
 
         def window_sum(x_pad):
             return functools.reduce(operator.add, window_slices(x_pad, kernel, stride, (1, 1), out_hw))
 
         if divisor_override is not None:
             divisor = divisor_override
-        elif count_include_pad:
-            divisor = kernel[0] * kernel[1]
         else:
-            divisor = window_sum(xp.pad(xp.ones((1, 1, *x.shape[2:]), x.dtype), pad_width))
+            ones = xp.ones((1, 1, *hw), x.dtype)
+            inside = xp.pad(ones, ((0, 0), (0, 0), *padding), constant_values=count_include_pad)
+            divisor = window_sum(xp.pad(inside, ((0, 0), (0, 0), *overhang)))
         return window_sum(x.pad(pad_width)) * (1 / divisor)
