@@ -14,7 +14,13 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from .elementwise import Where
+from .movement import GetItem
 from .windows import Padding, Pair, reach, window_slices
+
+
+def output_size(array, sizes: tuple, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple, ceil_mode: bool):
+    """The number of windows along each axis (the kernels' formula, rounded up in ceil mode)."""
+    return backend.kernels(array).output_hw(sizes, kernel, stride, padding, dilation, ceil_mode)
 
 
 def _empty_output(kernels, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair, ceil_mode, xp, dtype):
@@ -22,16 +28,32 @@ def _empty_output(kernels, x, kernel: Pair, stride: Pair, padding: Padding, dila
     return xp.empty((*x.shape[:2], oh, ow), dtype)
 
 
+def gather_positions(x, indices):
+    """x (N, C, *spatial), a Tensor, at `indices` (N, C, *out), an int array of positions in x's flattened spatial
+    axes (max pooling's indices); -inf where an index is -1 (a window of padding only). Its gradient adds back at
+    the positions."""
+    xp, (N, C) = x.xp, x.shape[:2]
+    positions = indices.reshape(N, C, -1)  # (N, C, P)
+    index = xp.arange(N).reshape(N, 1, 1), xp.arange(C).reshape(1, C, 1), xp.maximum(positions, 0)
+    picked = x.reshape(N, C, -1)[index]
+    if not (positions < 0).any():
+        return picked.reshape(indices.shape)
+    padding_only = x._from_array(positions < 0, False)
+    minus_inf = x._from_array(xp.full((), -np.inf, x.dtype), False)
+    return Where.apply(padding_only, minus_inf, picked).reshape(indices.shape)
+
+
 class MaxPool2d(Function):
     """y[n, c, i, j] = max of the window over x padded with -inf; its gradient goes to the position the maximum was
-    read from (torch's choice among ties and nans), summed where windows overlap. `indices` (the positions, h W + w)
-    is what torch's return_indices gives."""
+    read from (torch's choice among ties and nans), summed where windows overlap. The positions (h W + w, -1 for a
+    window of padding only) are written into `indices` when given (torch's return_indices), else into an array of
+    the op's own."""
 
-    def forward(self, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair, ceil_mode: bool):
+    def forward(self, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair, ceil_mode: bool, indices=None):
         self.kernels, self.x_shape, self.x_dtype = backend.kernels(x), x.shape, x.dtype
         window = kernel, stride, padding, dilation, ceil_mode
         y = _empty_output(self.kernels, x, *window, self.xp, x.dtype)
-        self.indices = _empty_output(self.kernels, x, *window, self.xp, np.int64)
+        self.indices = _empty_output(self.kernels, x, *window, self.xp, np.int64) if indices is None else indices
         self.kernels.max_pool2d_forward(x, *window, y, self.indices)
         return y
 
@@ -40,17 +62,19 @@ class MaxPool2d(Function):
         self.kernels.max_pool2d_backward(grad.astype(self.x_dtype, copy=False), self.indices, dx)
         return dx
 
-    def composed(self, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair, ceil_mode: bool):
-        """x at the positions the kernel picked (so ties and nans go where the kernel sends them); -inf for a
-        window of padding only."""
-        xp, (N, C, H, W) = self.xp, x.shape
-        positions = self.indices.reshape(N, C, -1)  # (N, C, OH OW)
-        index = xp.arange(N).reshape(N, 1, 1), xp.arange(C).reshape(1, C, 1), xp.maximum(positions, 0)
-        picked = x.reshape(N, C, H * W)[index]
-        padding_only = x._from_array(positions < 0, False)
-        return Where.apply(padding_only, x._from_array(xp.full((), -np.inf, x.dtype), False), picked).reshape(
-            self.indices.shape
-        )
+    def composed(self, x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair, ceil_mode: bool, indices=None):
+        """x at the positions the kernel picked (so ties and nans go where the kernel sends them)."""
+        return gather_positions(x, self.indices)
+
+
+def max_pool2d_with_indices(x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair, ceil_mode: bool):
+    """MaxPool2d of the Tensor x, and the positions it read: an int64 array (N, C, OH, OW)."""
+    kernels = backend.kernels(x.data)
+    indices = _empty_output(kernels, x, kernel, stride, padding, dilation, ceil_mode, x.xp, np.int64)
+    y = MaxPool2d.apply(
+        x, kernel=kernel, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode, indices=indices
+    )
+    return y, indices
 
 
 class AvgPool2d(Function):
@@ -106,3 +130,22 @@ class AvgPool2d(Function):
             inside = xp.pad(ones, ((0, 0), (0, 0), *padding), constant_values=count_include_pad)
             divisor = window_sum(xp.pad(inside, ((0, 0), (0, 0), *overhang)))
         return window_sum(x.pad(pad_width)) * (1 / divisor)
+
+
+class MaxUnpool(Function):
+    """The inverse of max pooling where it is one: y (N, C, size) zeros, and y[n, c, indices[n, c, k]] = x[n, c, k]
+    for x, indices (N, C, *) (where indices repeat, the last write stays, as numpy's assignment). dx = dy at the
+    indices."""
+
+    saved_inputs, linear = (), True
+
+    def forward(self, x, indices, size: int):
+        N, C = x.shape[:2]
+        self.x_shape = x.shape
+        self.index = self.xp.arange(N).reshape(N, 1, 1), self.xp.arange(C).reshape(1, C, 1), indices.reshape(N, C, -1)
+        y = self.xp.zeros((N, C, size), x.dtype)
+        y[self.index] = x.reshape(N, C, -1)
+        return y
+
+    def backward(self, grad):
+        return self.call(GetItem, grad, index=self.index).reshape(self.x_shape)

@@ -27,3 +27,11 @@ def reach(sizes: tuple, kernel: tuple, stride: tuple, padding: tuple, dilation: 
         (before, max(after, (n - 1) * s + d * (k - 1) + 1 - size - before))
         for size, k, s, (before, after), d, n in zip(sizes, kernel, stride, padding, dilation, out)
     )
+
+
+def pad_or_cut(x, pad_width: tuple, value: float = 0.0):
+    """A Tensor padded by numpy's ((before, after), ...) per axis, where a negative width cuts elements off."""
+    if any(min(widths) < 0 for widths in pad_width):
+        x = x[tuple(slice(max(0, -before), n - max(0, -after)) for n, (before, after) in zip(x.shape, pad_width))]
+    grown = tuple((max(0, before), max(0, after)) for before, after in pad_width)
+    return x.pad(grown, value=value) if any(map(any, grown)) else x
