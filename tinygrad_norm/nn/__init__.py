@@ -18,6 +18,7 @@ from .linear import Embedding, Flatten, Identity, Linear
 from .local_response_norm import LocalResponseNorm
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter
+from .multihead_attention import MultiheadAttention
 from .normalization import (
     BatchNorm1d,
     BatchNorm2d,
@@ -102,6 +103,7 @@ __all__ = [
     "MaxUnpool2d",
     "MaxUnpool3d",
     "Module",
+    "MultiheadAttention",
     "ModuleDict",
     "ModuleList",
     "NLLLoss",

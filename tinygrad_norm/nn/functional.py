@@ -11,6 +11,7 @@ from .adaptive_pooling import (
     adaptive_max_pool2d,
     adaptive_max_pool3d,
 )
+from .attention import scaled_dot_product_attention
 from .conv import conv1d, conv2d, conv3d
 from .conv_transpose import conv_transpose1d, conv_transpose2d
 from .dropout import alpha_dropout, dropout, dropout1d, dropout2d, dropout3d
@@ -69,6 +70,7 @@ __all__ = [
     "pixel_unshuffle",
     "relu",
     "rms_norm",
+    "scaled_dot_product_attention",
     "sigmoid",
     "silu",
     "softmax",
