@@ -157,7 +157,7 @@ def test_multihead_attention_fully_masked_row_is_nan_with_weights_and_zero_witho
 def test_multihead_attention_initialization_and_state_dict_match_torch():
     tn.manual_seed(0)
     ours, theirs = nn.MultiheadAttention(16, 4, add_bias_kv=True), torch.nn.MultiheadAttention(16, 4, add_bias_kv=True)
-    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert list(ours.state_dict()) == list(theirs.state_dict()) and repr(ours) == repr(theirs)
     assert all(ours.state_dict()[k].shape == tuple(v.shape) for k, v in theirs.state_dict().items())
     bound = (6 / (16 + 48)) ** 0.5  # xavier_uniform_ over (3E, E)
     weight = ours.in_proj_weight.numpy()

@@ -211,3 +211,25 @@ def test_bad_constructor_arguments_name_the_argument(make, error, words):
 def test_bad_calls_name_the_problem(call, words):
     with pytest.raises(ValueError, match=words):
         call(tn.ones(2, 8))
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("max_pool2d", {"kernel_size": 3, "stride": 2, "padding": 1}),
+        ("max_pool3d", {"kernel_size": 2, "padding": 1, "ceil_mode": True}),
+        ("max_pool2d", {"kernel_size": 2, "dilation": 2, "padding": 1, "ceil_mode": True}),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8])
+def test_max_pooling_of_integers_matches_torch(name, kwargs, dtype):
+    """Exact values and positions, padding read as the dtype's minimum (int32's below -2**24, where float32 would
+    round)."""
+    low = np.iinfo(dtype).min if dtype == np.int32 else np.iinfo(dtype).min // 2
+    x = np.random.default_rng(7).integers(low, np.iinfo(dtype).max // 2, (2, 3, 4, 5, 5)).astype(dtype)
+    x = x[0] if name.endswith("2d") else x
+    ours, our_indices = getattr(functional, name)(tn.tensor(x), return_indices=True, **kwargs)
+    theirs, their_indices = getattr(torch.nn.functional, name)(torch.tensor(x), return_indices=True, **kwargs)
+    assert ours.dtype == dtype
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    np.testing.assert_array_equal(our_indices.numpy(), their_indices.numpy())

@@ -24,6 +24,10 @@ from .linear import Linear, linear
 from .module import Module, Parameter
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """Linear under the name torch gives MultiheadAttention's output projection (so reprs and type checks agree)."""
+
+
 class MultiheadAttention(Module):
     """Multi-head attention (Vaswani et al., arXiv:1706.03762); see the module docstring. Inputs are (L, N, E)
     (sequence first), or (N, L, E) with batch_first, or unbatched (L, E)."""
@@ -58,7 +62,7 @@ class MultiheadAttention(Module):
             weight = None if same else Parameter(np.empty((E, features), np.float32))
             self.register_parameter(f"{name}_proj_weight", weight)
         self.register_parameter("in_proj_bias", Parameter(np.empty(3 * E, np.float32)) if bias else None)
-        self.out_proj = Linear(E, E, bias=bias)
+        self.out_proj = NonDynamicallyQuantizableLinear(E, E, bias=bias)
         kv_bias = (lambda: Parameter(np.empty((1, 1, E), np.float32))) if add_bias_kv else (lambda: None)
         self.register_parameter("bias_k", kv_bias())
         self.register_parameter("bias_v", kv_bias())

@@ -30,8 +30,8 @@ def _empty_output(kernels, x, kernel: Pair, stride: Pair, padding: Padding, dila
 
 def gather_positions(x, indices):
     """x (N, C, *spatial), a Tensor, at `indices` (N, C, *out), an int array of positions in x's flattened spatial
-    axes (max pooling's indices); -inf where an index is -1 (a window of padding only). Its gradient adds back at
-    the positions."""
+    axes (max pooling's indices); -inf (an integer dtype's minimum) where an index is -1 (a window of padding only).
+    Its gradient adds back at the positions."""
     xp, (N, C) = x.xp, x.shape[:2]
     positions = indices.reshape(N, C, -1)  # (N, C, P)
     index = xp.arange(N).reshape(N, 1, 1), xp.arange(C).reshape(1, C, 1), xp.maximum(positions, 0)
@@ -39,8 +39,8 @@ def gather_positions(x, indices):
     if not (positions < 0).any():
         return picked.reshape(indices.shape)
     padding_only = x._from_array(positions < 0, False)
-    minus_inf = x._from_array(xp.full((), -np.inf, x.dtype), False)
-    return Where.apply(padding_only, minus_inf, picked).reshape(indices.shape)
+    lowest = np.iinfo(x.dtype).min if x.dtype.kind in "iu" else -np.inf
+    return Where.apply(padding_only, x._from_array(xp.full((), lowest, x.dtype), False), picked).reshape(indices.shape)
 
 
 class MaxPool2d(Function):
@@ -68,13 +68,15 @@ class MaxPool2d(Function):
 
 
 def max_pool2d_with_indices(x, kernel: Pair, stride: Pair, padding: Padding, dilation: Pair, ceil_mode: bool):
-    """MaxPool2d of the Tensor x, and the positions it read: an int64 array (N, C, OH, OW)."""
+    """MaxPool2d of the Tensor x, and the positions it read: an int64 array (N, C, OH, OW). An integer x (no
+    gradient) is pooled as float64 for the positions and then read at them, so its values come back exactly."""
     kernels = backend.kernels(x.data)
     indices = _empty_output(kernels, x, kernel, stride, padding, dilation, ceil_mode, x.xp, np.int64)
-    y = MaxPool2d.apply(
-        x, kernel=kernel, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode, indices=indices
-    )
-    return y, indices
+    window = {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation, "ceil_mode": ceil_mode}
+    if x.dtype.kind in "iu":
+        MaxPool2d.apply(x.astype(np.float64), indices=indices, **window)
+        return gather_positions(x, indices), indices
+    return MaxPool2d.apply(x, indices=indices, **window), indices
 
 
 class AvgPool2d(Function):
