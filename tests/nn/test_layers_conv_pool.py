@@ -205,6 +205,7 @@ def test_bad_constructor_arguments_name_the_argument(make, error, words):
         (lambda x: functional.conv3d(x.reshape(1, 2, 2, 2, 2), tn.zeros(3, 1, 2, 2, 2)), "input channels"),
         (lambda x: functional.conv_transpose1d(x, tn.zeros(2, 3, 3), output_padding=2), "output_padding"),
         (lambda x: functional.max_pool1d(x, 9), "smaller than the kernel"),
+        (lambda x: functional.avg_pool3d(x.reshape(2, 2, 2, 2), (3, 1, 1), padding=(1, 0, 0)), "smaller than"),
         (lambda x: functional.max_unpool1d(x, tn.zeros(2, 8, dtype=tn.int64) + 99, 2), "invalid max index"),
     ],
 )

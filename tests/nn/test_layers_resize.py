@@ -83,6 +83,7 @@ def test_norms_3d_in_eval_mode_match_torch():
         {"pad": (-1, 2, 2, -1), "mode": "reflect"},
         {"pad": (3, 1, 0, 4), "mode": "replicate"},
         {"pad": (-2, 1, 0, 0), "mode": "replicate"},
+        {"pad": (-2, -3, 0, 0), "mode": "replicate"},  # an empty axis
         {"pad": (2, 3, 1, 0), "mode": "circular"},
         {"pad": (-1, 2, 1, 1, 1, -1), "mode": "circular"},
     ],
@@ -110,6 +111,19 @@ def test_interpolate_matches_torch(kwargs):
     compare_forward_backward(
         lambda x: functional.interpolate(x, **kwargs), lambda x: torch.nn.functional.interpolate(x, **kwargs), x
     )
+
+
+@pytest.mark.parametrize(
+    "shape, scale_factor", [((2, 3, 2), 1.3), ((1, 2, 3), 2.3), ((1, 1, 3, 3, 2), 1.3), ((1, 2, 3, 2), 2.3)]
+)
+def test_interpolate_nearest_at_sizes_n_and_2n_follows_the_scale_factor_as_torch(shape, scale_factor):
+    """torch's 2-D kernel reads position i (or i // 2) when the output has n (2n) elements whatever the scale factor,
+    the 1-D and 3-D ones follow the scale factor. (Only values: torch's 1-D and 3-D backward take the shortcut and so
+    disagree with their own forward; ours is the gradient of the forward.)"""
+    x = np.random.default_rng(5).standard_normal(shape)
+    ours = functional.interpolate(tn.tensor(x), scale_factor=scale_factor)
+    theirs = torch.nn.functional.interpolate(torch.tensor(x), scale_factor=scale_factor)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
 def test_interpolate_nearest_on_integers_matches_torch():
@@ -171,6 +185,8 @@ def test_channel_dropout_drops_whole_channels_and_scales_the_rest(name, shape):
         (lambda x: functional.pad(x, (1, 1), mode="wrap"), ValueError, "mode"),
         (lambda x: functional.pad(x, (5, 0), mode="circular"), ValueError, "circular"),
         (lambda x: functional.pad(x, (-5, 0)), ValueError, "negative size"),
+        (lambda x: functional.pad(x, (-3, -2), mode="replicate"), ValueError, "negative size"),
+        (lambda x: functional.interpolate(x, scale_factor=0.2), ValueError, "greater than 0"),
         (lambda x: functional.interpolate(x, size=3, scale_factor=2), ValueError, "only one"),
         (lambda x: functional.interpolate(x, size=3, mode="bilinear"), ValueError, "bilinear"),
         (lambda x: functional.interpolate(x, size=3, align_corners=True), ValueError, "align_corners"),

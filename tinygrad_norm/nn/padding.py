@@ -56,8 +56,10 @@ def _source_index(mode: str, size: int, before: int, after: int, axis: int) -> n
                 f"elements after the negative widths are cut off; the axis of size {size} keeps {max(kept, 0)}"
             )
         return start + (np.arange(out) - max(before, 0)) % max(kept, 1)
-    if out <= 0:
-        raise ValueError(f"pad: the input's axis {axis} of size {size} padded by ({before}, {after}) would be empty")
+    if out < 0:
+        raise ValueError(
+            f"pad: the input's axis {axis} of size {size} padded by ({before}, {after}) would have a negative size"
+        )
     i = np.arange(out) - before
     if mode == "replicate":
         return np.clip(i, 0, size - 1)

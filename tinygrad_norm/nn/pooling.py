@@ -91,6 +91,8 @@ def _avg_pool(name, dims, input, kernel_size, stride, padding, ceil_mode, count_
     x, unbatched, (kernel, stride, padding, _, ceil_mode) = _window(
         name, dims, input, kernel_size, stride, padding, 1, ceil_mode
     )
+    if dims == 3 and any(n < k for n, k in zip(x.shape[2:], kernel)):  # torch checks this for 3-D averages only
+        raise ValueError(f"{name}: input of spatial size {x.shape[2:]} is smaller than the kernel {kernel}")
     if divisor_override is not None:
         divisor_override = check_int("divisor_override", divisor_override, 1)
     options = {"ceil_mode": ceil_mode, "count_include_pad": bool(count_include_pad)}

@@ -5,7 +5,8 @@ arguments and rules.
 to m, output i reads a few input positions (taps) and weighs them, as torch's kernels do:
 
     nearest          src = floor(i·scale), one tap                    scale = n/m, or 1/scale_factor when given
-                     (src = i when m = n, i // 2 when m = 2n)
+                     (src = i when m = n, i // 2 when m = 2n: with 2 spatial axes even when a scale_factor
+                     says otherwise, as torch's 2-D kernel)
     nearest-exact    src = floor((i + 0.5)·scale), one tap
     linear           x = (i + 0.5)·scale - 0.5 (at least 0), or i·(n-1)/(m-1) with align_corners;
                      taps floor(x) and the next (the same at the end), weights 1 - t and t, t = x - floor(x);
@@ -46,10 +47,10 @@ def _cubic_weights(t: np.ndarray) -> np.ndarray:
     return np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], axis=-1)
 
 
-def _taps(mode: str, n: int, m: int, scale: float | None, align_corners: bool, dtype) -> tuple:
+def _taps(mode: str, n: int, m: int, scale: float | None, align_corners: bool, dtype, dims: int) -> tuple:
     """(reads (m, k), weights (m, k) or None) of one axis resized from n to m; scale = 1/scale_factor or None."""
     i = np.arange(m)
-    if mode == "nearest" and m in (n, 2 * n):  # torch's exact shortcuts for these two sizes
+    if mode == "nearest" and m in (n, 2 * n) and (scale is None or dims == 2):  # torch's exact shortcuts (see above)
         return (i if m == n else i // 2)[:, None], None
     if mode in ("nearest", "nearest-exact"):
         step = np.float32(scale) if scale else np.float32(n) / np.float32(m)
@@ -138,14 +139,19 @@ def interpolate(
         wanted = f"{_INTERPOLATING[mode] + 2}D" if mode in _INTERPOLATING else "3D, 4D or 5D"
         raise ValueError(f"interpolate: got {input.ndim}D input, but {mode} mode needs {wanted} input")
     sizes, scales = _sizes(input, size, scale_factor, recompute_scale_factor)
+    if mode != "area" and min(input.shape[2:] + sizes) < 1:
+        raise ValueError(
+            f"interpolate: input and output sizes should be greater than 0, got input {input.shape[2:]} and output "
+            f"{sizes}"
+        )
     if input.dtype.kind not in "fc" and mode != "nearest":
         raise RuntimeError(f"interpolate: {mode} mode needs a floating point input, got {input.dtype}")
     if mode == "area":
         return _adaptive_avg_pool("interpolate", dims, input, sizes)
     x = input
     for axis, (n, m, scale) in enumerate(zip(input.shape[2:], sizes, scales), 2):
-        if n != m or mode not in ("nearest", "area"):
-            x = _resize_axis(x, axis, *_taps(mode, n, m, scale, align_corners, input.dtype))
+        if n != m or scale is not None or mode != "nearest":
+            x = _resize_axis(x, axis, *_taps(mode, n, m, scale, align_corners, input.dtype, dims))
     return x
 
 
