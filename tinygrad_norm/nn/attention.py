@@ -45,7 +45,7 @@ def _attend(q, k, v, mask: Tensor | None, dropout_p: float, scale: float, safe: 
     dead = None
     if mask is not None:
         if safe:
-            rows = np.broadcast_to(mask.data, np.broadcast_shapes(mask.shape, scores.shape))
+            rows = mask.xp.broadcast_to(mask.data, np.broadcast_shapes(mask.shape, scores.shape))
             dead = (rows == -np.inf).all(-1, keepdims=True)
             if dead.any():  # a finite row instead, whose weights are replaced by zeros below
                 mask = where(dead, 0, mask)
