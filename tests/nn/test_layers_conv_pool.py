@@ -75,12 +75,12 @@ def _leaf(*shape, seed=0):
 @pytest.mark.parametrize(
     "conv, x_shape, w_shape, kwargs",
     [
-        (functional.conv1d, (2, 4, 7), (4, 2, 3), {"stride": 2, "padding": 1, "groups": 2}),
-        (functional.conv3d, (1, 2, 4, 3, 4), (2, 2, 2, 2, 3), {"stride": (1, 2, 1), "padding": 1}),
-        (functional.conv3d, (1, 2, 5, 3, 3), (2, 1, 2, 2, 2), {"dilation": (2, 1, 1), "groups": 2}),
-        (functional.conv_transpose1d, (2, 2, 4), (2, 3, 3), {"stride": 2, "output_padding": 1}),
-        (functional.conv_transpose2d, (1, 4, 3, 2), (4, 1, 2, 3), {"stride": 2, "padding": 1, "groups": 2}),
-        (functional.conv_transpose2d, (1, 2, 2, 2), (2, 2, 2, 2), {"stride": 3, "output_padding": 2, "dilation": 2}),
+        (functional.conv1d, (1, 4, 5), (4, 2, 3), {"stride": 2, "padding": 1, "groups": 2}),
+        (functional.conv3d, (1, 2, 3, 2, 3), (2, 2, 2, 2, 2), {"stride": (1, 2, 1), "padding": 1}),
+        (functional.conv3d, (1, 2, 4, 2, 2), (2, 1, 2, 2, 1), {"dilation": (2, 1, 1), "groups": 2}),
+        (functional.conv_transpose1d, (1, 2, 3), (2, 2, 3), {"stride": 2, "output_padding": 1}),
+        (functional.conv_transpose2d, (1, 4, 2, 2), (4, 1, 2, 2), {"stride": 2, "padding": 1, "groups": 2}),
+        (functional.conv_transpose2d, (1, 1, 2, 2), (1, 2, 2, 2), {"stride": 3, "output_padding": 2, "dilation": 2}),
     ],
 )
 def test_convolution_gradcheck(conv, x_shape, w_shape, kwargs):
