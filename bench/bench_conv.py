@@ -88,17 +88,17 @@ def kernel_calls(module, case, x, weight=None, bias=None):
             indices = np.empty(out, np.int64)
 
             def forward():
-                module.max_pool2d_forward(x, case.kernel, case.kernel, no_padding, (1, 1), y, indices)
+                module.max_pool2d_forward(x, case.kernel, case.kernel, no_padding, (1, 1), False, y, indices)
 
             def backward():
                 module.max_pool2d_backward(dy, indices, dx)
         else:
 
             def forward():
-                module.avg_pool2d_forward(x, case.kernel, case.kernel, no_padding, True, None, y)
+                module.avg_pool2d_forward(x, case.kernel, case.kernel, no_padding, False, True, None, y)
 
             def backward():
-                module.avg_pool2d_backward(dy, case.kernel, case.kernel, no_padding, True, None, dx)
+                module.avg_pool2d_backward(dy, case.kernel, case.kernel, no_padding, False, True, None, dx)
 
     return forward, lambda: (forward(), backward())
 

@@ -4,8 +4,10 @@ and what was expected (TypeError for a wrong kind or dtype, ValueError for a wro
 
 A window slides over the last two axes of (N, C, H, W). Its arguments are pairs (rows, columns): ``kernel``,
 ``stride``, ``dilation`` (positive) and ``padding`` ((top, bottom), (left, right)) (non-negative, zeros for a
-convolution, -inf for max pooling). The checks return them as a ``Window`` with the output size, so every backend
-reads the same normalized numbers.
+convolution, -inf for max pooling). Pooling also takes ``ceil_mode``: the output size is rounded up instead of down,
+so the last window may run past the padded plane (torch's rule: it must still start inside the plane or the
+padding before it). The checks return them as a ``Window`` with the output size, so every backend reads the same
+normalized numbers.
 """
 
 from dataclasses import dataclass
@@ -36,6 +38,19 @@ class Window:
         """(top, left): the padding a window's offsets are shifted by."""
         return self.padding[0][0], self.padding[1][0]
 
+    @property
+    def after(self) -> Pair:
+        """(bottom, right)."""
+        return self.padding[0][1], self.padding[1][1]
+
+    def overhang(self, hw) -> Pair:
+        """(rows, columns) the last windows reach past the padded (H, W) plane: 0 unless in ceil mode."""
+        return tuple(
+            max(0, (n - 1) * s + d * (k - 1) + 1 - (size + before + after))
+            for n, s, d, k, size, (before, after) in zip(self.out, self.stride, self.dilation, self.kernel, hw,
+                                                         self.padding)
+        )
+
 
 def _is_int(value, minimum):
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum
@@ -54,19 +69,30 @@ def _padding(padding):
         raise ValueError(f"padding must be ((top, bottom), (left, right)) of integers >= 0, got {padding!r}") from None
 
 
-def output_hw(hw, kernel, stride, padding, dilation) -> Pair:
-    """(OH, OW) of a window over a (H, W) plane: OH = (H + top + bottom - dh (KH - 1) - 1) // sh + 1. The kernel
-    modules export it, so that callers size the outputs they allocate by the same formula."""
+def _output_size(size, k, s, before, after, d, ceil_mode):
+    span = size + before + after - d * (k - 1) - 1
+    if not ceil_mode:
+        return span // s + 1
+    out = -(-span // s) + 1
+    return out - 1 if (out - 1) * s >= size + before else out  # the last window starts inside, or in `before`
+
+
+def output_hw(hw, kernel, stride, padding, dilation, ceil_mode=False) -> Pair:
+    """(OH, OW) of a window over a (H, W) plane: OH = (H + top + bottom - dh (KH - 1) - 1) // sh + 1, the division
+    rounded up in ceil mode (less one if the last window would start past the top padding and the plane, as torch).
+    The kernel modules export it, so that callers size the outputs they allocate by the same formula."""
     return tuple(
-        (size + before + after - d * (k - 1) - 1) // s + 1
+        _output_size(size, k, s, before, after, d, ceil_mode)
         for size, k, s, (before, after), d in zip(hw, kernel, stride, padding, dilation)
     )
 
 
-def _window(x_shape, kernel, stride, padding, dilation):
+def _window(x_shape, kernel, stride, padding, dilation, ceil_mode=False):
     kernel, stride, dilation = _pair("kernel", kernel, 1), _pair("stride", stride, 1), _pair("dilation", dilation, 1)
     padding = _padding(padding)
-    out = output_hw(x_shape[2:], kernel, stride, padding, dilation)
+    if not isinstance(ceil_mode, (bool, np.bool_)):
+        raise TypeError(f"ceil_mode must be a bool, got {ceil_mode!r}")
+    out = output_hw(x_shape[2:], kernel, stride, padding, dilation, bool(ceil_mode))
     if min(out) < 1:
         raise ValueError(f"the input's (H, W) = {tuple(x_shape[2:])} padded by {padding} is smaller than the kernel "
                          f"{kernel} with dilation {dilation}")
@@ -88,8 +114,9 @@ def _out_shape(x, channels, window):
 # the public kernel functions, argument for argument
 
 
-def _conv(x, weight, stride, padding, dilation, groups):
-    N, C, H, W = _input("x", x, "(N, C, H, W)")
+def _conv(name, x, weight, stride, padding, dilation, groups):
+    """The window of a convolution of ``x`` (the input, or the input's gradient that stands for it)."""
+    N, C, H, W = _input(name, x, "(N, C, H, W)")
     _input("weight", weight, "(O, C/groups, KH, KW)")
     O, Cg, KH, KW = weight.shape
     if not _is_int(groups, 1) or C % groups or O % groups or Cg != C // groups:
@@ -100,7 +127,7 @@ def _conv(x, weight, stride, padding, dilation, groups):
 
 
 def conv2d_forward(x, weight, bias, stride, padding, dilation, groups, y) -> Window:
-    window = _conv(x, weight, stride, padding, dilation, groups)
+    window = _conv("x", x, weight, stride, padding, dilation, groups)
     O = weight.shape[0]
     if bias is not None:
         _exact("bias", bias, x.dtype, (O,))
@@ -109,7 +136,7 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation, groups, y) -> Win
 
 
 def conv2d_backward(dy, x, weight, stride, padding, dilation, groups, dx, dweight, dbias) -> Window:
-    window = _conv(x, weight, stride, padding, dilation, groups)
+    window = _conv("x", x, weight, stride, padding, dilation, groups)
     O = weight.shape[0]
     _exact("dy", dy, x.dtype, _out_shape(x, O, window))
     _outputs(x.dtype, x.shape, optional=True, dx=dx)
@@ -118,9 +145,16 @@ def conv2d_backward(dy, x, weight, stride, padding, dilation, groups, dx, dweigh
     return window
 
 
-def max_pool2d_forward(x, kernel, stride, padding, dilation, y, indices) -> Window:
+def conv2d_backward_input(dy, weight, stride, padding, dilation, groups, dx) -> Window:
+    window = _conv("dx", dx, weight, stride, padding, dilation, groups)
+    _outputs(dx.dtype, dx.shape, dx=dx)
+    _exact("dy", dy, dx.dtype, _out_shape(dx, weight.shape[0], window))
+    return window
+
+
+def max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode, y, indices) -> Window:
     _input("x", x, "(N, C, H, W)")
-    window = _window(x.shape, kernel, stride, padding, dilation)
+    window = _window(x.shape, kernel, stride, padding, dilation, ceil_mode)
     _pool_padding(window)
     out_shape = _out_shape(x, x.shape[1], window)
     _outputs(x.dtype, out_shape, y=y)
@@ -135,10 +169,10 @@ def max_pool2d_backward(dy, indices, dx) -> None:
     _outputs(dy.dtype, (*dy.shape[:2], *dx.shape[2:]), dx=dx)
 
 
-def _avg_pool(name, x, kernel, stride, padding, count_include_pad, divisor_override):
+def _avg_pool(name, x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
     """The window over ``x`` (the input, or the input's gradient in the backward)."""
     _input(name, x, "(N, C, H, W)")
-    window = _window(x.shape, kernel, stride, padding, (1, 1))
+    window = _window(x.shape, kernel, stride, padding, (1, 1), ceil_mode)
     _pool_padding(window)
     if not isinstance(count_include_pad, (bool, np.bool_)):
         raise TypeError(f"count_include_pad must be a bool, got {count_include_pad!r}")
@@ -147,14 +181,14 @@ def _avg_pool(name, x, kernel, stride, padding, count_include_pad, divisor_overr
     return window
 
 
-def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad, divisor_override, y) -> Window:
-    window = _avg_pool("x", x, kernel, stride, padding, count_include_pad, divisor_override)
+def avg_pool2d_forward(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, y) -> Window:
+    window = _avg_pool("x", x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
     _outputs(x.dtype, _out_shape(x, x.shape[1], window), y=y)
     return window
 
 
-def avg_pool2d_backward(dy, kernel, stride, padding, count_include_pad, divisor_override, dx) -> Window:
-    window = _avg_pool("dx", dx, kernel, stride, padding, count_include_pad, divisor_override)
+def avg_pool2d_backward(dy, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, dx) -> Window:
+    window = _avg_pool("dx", dx, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
     _outputs(dx.dtype, dx.shape, dx=dx)
     _exact("dy", dy, dx.dtype, _out_shape(dx, dx.shape[1], window))
     return window

@@ -29,8 +29,8 @@ from . import _checks_conv
 from ._checks_conv import output_hw
 from ._jit import njit
 
-__all__ = ["avg_pool2d_backward", "avg_pool2d_forward", "conv2d_backward", "conv2d_forward", "max_pool2d_backward",
-           "max_pool2d_forward", "output_hw"]
+__all__ = ["avg_pool2d_backward", "avg_pool2d_forward", "conv2d_backward", "conv2d_backward_input", "conv2d_forward",
+           "max_pool2d_backward", "max_pool2d_forward", "output_hw"]
 
 COLUMN_ELEMENTS = 2**21  # most column entries per chunk of images
 
@@ -119,8 +119,8 @@ def _view(buffer, shape):
 class _Conv:
     """The sizes of one convolution call, and its chunks of images."""
 
-    def __init__(self, x, weight, groups, window):
-        self.N, self.C, _, _ = x.shape
+    def __init__(self, x_shape, weight, groups, window):
+        self.N, self.C, _, _ = x_shape
         self.O, self.Cg, self.KH, self.KW = weight.shape
         self.G, self.Og, self.K = groups, self.O // groups, self.Cg * self.KH * self.KW
         self.P = window.out[0] * window.out[1]
@@ -140,7 +140,7 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation, groups: int, y) -
     """x (N, C, H, W), weight (O, C/groups, KH, KW), bias (O,) or None -> y (N, O, OH, OW)."""
     window = _checks_conv.conv2d_forward(x, weight, bias, stride, padding, dilation, groups, y)
     x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
-    conv = _Conv(x, weight, groups, window)
+    conv = _Conv(x.shape, weight, groups, window)
     has_bias = bias is not None
     bias = np.ascontiguousarray(bias) if has_bias else np.zeros(1, x.dtype)
     w = weight.reshape(conv.G, conv.Og, conv.K)
@@ -156,15 +156,26 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation, groups: int, y) -
 def conv2d_backward(dy, x, weight, stride, padding, dilation, groups: int, dx, dweight, dbias) -> None:
     """dy (N, O, OH, OW) -> dx like x, dweight like weight, dbias (O,); each may be None (not computed)."""
     window = _checks_conv.conv2d_backward(dy, x, weight, stride, padding, dilation, groups, dx, dweight, dbias)
-    dy, x, weight = np.ascontiguousarray(dy), np.ascontiguousarray(x), np.ascontiguousarray(weight)
-    conv = _Conv(x, weight, groups, window)
+    _backward(dy, np.ascontiguousarray(x), weight, groups, window, dx, dweight, dbias)
+
+
+def conv2d_backward_input(dy, weight, stride, padding, dilation, groups: int, dx) -> None:
+    """dy (N, O, OH, OW), weight (O, C/groups, KH, KW) -> dx (N, C, H, W), the size of the convolution's input."""
+    window = _checks_conv.conv2d_backward_input(dy, weight, stride, padding, dilation, groups, dx)
+    _backward(dy, dx, weight, groups, window, dx, None, None)
+
+
+def _backward(dy, x, weight, groups, window, dx, dweight, dbias):
+    """The gradients asked for; ``x`` is read for dweight only (otherwise it only gives its shape)."""
+    dy, weight = np.ascontiguousarray(dy), np.ascontiguousarray(weight)
+    conv = _Conv(x.shape, weight, groups, window)
     w = weight.reshape(conv.G, conv.Og, conv.K)
     dw = None if dweight is None else dweight.reshape(conv.G, conv.Og, conv.K)
     if dw is not None:
         dw[...] = 0.0
     dbias64 = np.zeros(conv.O)
-    dy_buffer = np.empty(conv.O * conv.chunk * conv.P, x.dtype)
-    cols_buffer = np.empty(conv.C * conv.KH * conv.KW * conv.chunk * conv.P, x.dtype)
+    dy_buffer = np.empty(conv.O * conv.chunk * conv.P, dy.dtype)
+    cols_buffer = np.empty(conv.C * conv.KH * conv.KW * conv.chunk * conv.P, dy.dtype)
     images = dy.reshape(conv.N, conv.O, conv.P)
     for start, count in conv.chunks:
         dy_channels = _view(dy_buffer, (conv.O, count, conv.P))
@@ -233,9 +244,9 @@ def _max_pool_backward(dy, indices, dx):
     return invalid
 
 
-def max_pool2d_forward(x, kernel, stride, padding, dilation, y, indices) -> None:
+def max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode: bool, y, indices) -> None:
     """x (N, C, H, W) -> y (N, C, OH, OW) and indices (N, C, OH, OW) int64 into the (H, W) plane."""
-    window = _checks_conv.max_pool2d_forward(x, kernel, stride, padding, dilation, y, indices)
+    window = _checks_conv.max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode, y, indices)
     _max_pool_forward(np.ascontiguousarray(x), window.kernel, window.stride, window.dilation, window.before, y,
                       indices)
 
@@ -257,29 +268,29 @@ def max_pool2d_backward(dy, indices, dx) -> None:
 
 
 @njit(reassociate=False)
-def _avg_window(i, j, kernel, stride, before, H, W, count_include_pad, divisor_override):
+def _avg_window(i, j, kernel, stride, before, after, H, W, count_include_pad, divisor_override):
     """Rows [h0, h1) and columns [w0, w1) of window (i, j) inside the plane, and its divisor."""
     h = i * stride[0] - before[0]
     w = j * stride[1] - before[1]
     h0, h1, w0, w1 = max(h, 0), min(h + kernel[0], H), max(w, 0), min(w + kernel[1], W)
     if divisor_override > 0:
         divisor = divisor_override
-    elif count_include_pad:
-        divisor = kernel[0] * kernel[1]
+    elif count_include_pad:  # the positions inside the padded plane (a window starts inside it, h >= -before)
+        divisor = (min(h + kernel[0], H + after[0]) - h) * (min(w + kernel[1], W + after[1]) - w)
     else:
         divisor = (h1 - h0) * (w1 - w0)
     return h0, h1, w0, w1, divisor
 
 
 @njit(parallel=True, reassociate=False)
-def _avg_pool_forward(x, kernel, stride, before, count_include_pad, divisor_override, y):
+def _avg_pool_forward(x, kernel, stride, before, after, count_include_pad, divisor_override, y):
     N, C, H, W = x.shape
     OH, OW = y.shape[2:]
     for task in prange(N * C):
         m, c = task // C, task % C
         for i in range(OH):
             for j in range(OW):
-                h0, h1, w0, w1, divisor = _avg_window(i, j, kernel, stride, before, H, W, count_include_pad,
+                h0, h1, w0, w1, divisor = _avg_window(i, j, kernel, stride, before, after, H, W, count_include_pad,
                                                       divisor_override)
                 total = 0.0
                 for h in range(h0, h1):
@@ -289,7 +300,7 @@ def _avg_pool_forward(x, kernel, stride, before, count_include_pad, divisor_over
 
 
 @njit(parallel=True, reassociate=False)
-def _avg_pool_backward(dy, kernel, stride, before, count_include_pad, divisor_override, dx):
+def _avg_pool_backward(dy, kernel, stride, before, after, count_include_pad, divisor_override, dx):
     N, C, H, W = dx.shape
     OH, OW = dy.shape[2:]
     for task in prange(N * C):
@@ -298,7 +309,7 @@ def _avg_pool_backward(dy, kernel, stride, before, count_include_pad, divisor_ov
         plane[:] = 0.0
         for i in range(OH):
             for j in range(OW):
-                h0, h1, w0, w1, divisor = _avg_window(i, j, kernel, stride, before, H, W, count_include_pad,
+                h0, h1, w0, w1, divisor = _avg_window(i, j, kernel, stride, before, after, H, W, count_include_pad,
                                                       divisor_override)
                 share = dy[m, c, i, j] / divisor
                 for h in range(h0, h1):
@@ -306,15 +317,19 @@ def _avg_pool_backward(dy, kernel, stride, before, count_include_pad, divisor_ov
                         plane[h, w] += share
 
 
-def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad: bool, divisor_override, y) -> None:
+def avg_pool2d_forward(x, kernel, stride, padding, ceil_mode: bool, count_include_pad: bool, divisor_override,
+                       y) -> None:
     """x (N, C, H, W) -> y (N, C, OH, OW): window sums over the divisor."""
-    window = _checks_conv.avg_pool2d_forward(x, kernel, stride, padding, count_include_pad, divisor_override, y)
-    _avg_pool_forward(np.ascontiguousarray(x), window.kernel, window.stride, window.before, bool(count_include_pad),
-                      divisor_override or 0, y)
+    window = _checks_conv.avg_pool2d_forward(x, kernel, stride, padding, ceil_mode, count_include_pad,
+                                             divisor_override, y)
+    _avg_pool_forward(np.ascontiguousarray(x), window.kernel, window.stride, window.before, window.after,
+                      bool(count_include_pad), divisor_override or 0, y)
 
 
-def avg_pool2d_backward(dy, kernel, stride, padding, count_include_pad: bool, divisor_override, dx) -> None:
+def avg_pool2d_backward(dy, kernel, stride, padding, ceil_mode: bool, count_include_pad: bool, divisor_override,
+                        dx) -> None:
     """dy (N, C, OH, OW) -> dx (N, C, H, W): each output's gradient over the divisor, spread on its window."""
-    window = _checks_conv.avg_pool2d_backward(dy, kernel, stride, padding, count_include_pad, divisor_override, dx)
-    _avg_pool_backward(np.ascontiguousarray(dy), window.kernel, window.stride, window.before, bool(count_include_pad),
-                       divisor_override or 0, dx)
+    window = _checks_conv.avg_pool2d_backward(dy, kernel, stride, padding, ceil_mode, count_include_pad,
+                                              divisor_override, dx)
+    _avg_pool_backward(np.ascontiguousarray(dy), window.kernel, window.stride, window.before, window.after,
+                       bool(count_include_pad), divisor_override or 0, dx)

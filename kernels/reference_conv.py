@@ -27,8 +27,14 @@ The vector-Jacobian product, from dY_g = dy[:, g Og:(g+1) Og] as (Og, M)::
     dx        = col2im(dX): dx_pad[n, g Cg + c, i sh + a dh, j sw + b dw] += dX_g[(c, a, b), (n, i, j)], cropped
 
 col2im is the adjoint of im2col: each element of dX goes back to the position its element of X was read from, and
-the positions that several windows read add up. The products run in the input's dtype, as torch's do (a float32
-convolution accumulates in float32 inside BLAS).
+the positions that several windows read add up. ``conv2d_backward_input`` computes dx alone, from dy and the weight
+(it needs no x): the adjoint of the convolution, which is also the forward of a transposed convolution. The
+products run in the input's dtype, as torch's do (a float32 convolution accumulates in float32 inside BLAS).
+
+Pooling windows and ceil mode
+-----------------------------
+Pooling may round the output size up (``ceil_mode``): then the last window may reach past the padded plane, by
+``Window.overhang`` rows and columns, and reads nothing there (-inf for the maximum, nothing for the sum).
 
 Max pooling
 -----------
@@ -48,8 +54,9 @@ With zero padding and no dilation (as torch)::
     y[n, c, i, j]  = sum_{a, b} x_pad[n, c, i sh + a, j sw + b] / divisor[i, j]
     dx_pad[n, c, i sh + a, j sw + b] += dy[n, c, i, j] / divisor[i, j]        (then cropped)
 
-divisor = ``divisor_override`` when given, else KH KW (``count_include_pad``), else the number of the window's
-positions inside the plane. Pooling sums in float64 and rounds each output once.
+divisor = ``divisor_override`` when given, else the number of the window's positions inside the padded plane
+(``count_include_pad``: KH KW, less what a ceil-mode window reaches past the padding), else the number inside the
+plane. Pooling sums in float64 and rounds each output once.
 """
 
 import numpy as np
@@ -57,8 +64,8 @@ import numpy as np
 from . import _checks_conv
 from ._checks_conv import output_hw
 
-__all__ = ["avg_pool2d_backward", "avg_pool2d_forward", "conv2d_backward", "conv2d_forward", "max_pool2d_backward",
-           "max_pool2d_forward", "output_hw"]
+__all__ = ["avg_pool2d_backward", "avg_pool2d_forward", "conv2d_backward", "conv2d_backward_input", "conv2d_forward",
+           "max_pool2d_backward", "max_pool2d_forward", "output_hw"]
 
 # ---------------------------------------------------------------------------------------------------------------
 # windows as strided views, and their adjoint
@@ -117,6 +124,11 @@ def _padded_shape(shape, padding):
     return (*shape[:2], shape[2] + top + bottom, shape[3] + left + right)
 
 
+def _reach(window, hw):
+    """The padding and, after it, the overhang of ceil mode: the plane every window reads lies inside."""
+    return tuple((before, after + extra) for (before, after), extra in zip(window.padding, window.overhang(hw)))
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # convolution
 
@@ -158,32 +170,45 @@ def conv2d_backward(dy, x, weight, stride, padding, dilation, groups: int, dx, d
     if dweight is not None:
         dweight[...] = (dy_rows.transpose(0, 2, 1) @ _im2col(x, window, groups, xp)).reshape(weight.shape)
     if dx is not None:
-        N, C = x.shape[:2]
-        O, cg, kh, kw = weight.shape
-        oh, ow = window.out
-        dcols = dy_rows @ weight.reshape(groups, O // groups, cg * kh * kw)  # dX_g^T (G, M, K)
-        dcols = dcols.reshape(groups, N, oh, ow, cg, kh, kw)
+        _input_grad(dy_rows, weight, window, groups, dx, xp)
 
-        def window_grad(a, b):  # (G, N, OH, OW, Cg) -> (N, C, OH, OW)
-            return dcols[..., a, b].transpose(1, 0, 4, 2, 3).reshape(N, C, oh, ow)
 
-        dx_pad = _scatter_windows(window_grad, _padded_shape(x.shape, window.padding), dx.dtype, window, xp)
-        dx[...] = _crop(dx_pad, window.padding)
+def conv2d_backward_input(dy, weight, stride, padding, dilation, groups: int, dx) -> None:
+    """dy (N, O, OH, OW), weight (O, C/groups, KH, KW) -> dx (N, C, H, W), the size of the convolution's input."""
+    window = _checks_conv.conv2d_backward_input(dy, weight, stride, padding, dilation, groups, dx)
+    xp, (dy, weight, dx) = _array_module(dy, weight, dx)
+    _input_grad(_rows(dy, groups), weight, window, groups, dx, xp)
+
+
+def _input_grad(dy_rows, weight, window, groups, dx, xp):
+    """dx = col2im(W_g^T dY_g) from dY_g^T (G, M, Og)."""
+    N, C = dx.shape[:2]
+    O, cg, kh, kw = weight.shape
+    oh, ow = window.out
+    dcols = dy_rows @ weight.reshape(groups, O // groups, cg * kh * kw)  # dX_g^T (G, M, K)
+    dcols = dcols.reshape(groups, N, oh, ow, cg, kh, kw)
+
+    def window_grad(a, b):  # (G, N, OH, OW, Cg) -> (N, C, OH, OW)
+        return dcols[..., a, b].transpose(1, 0, 4, 2, 3).reshape(N, C, oh, ow)
+
+    dx_pad = _scatter_windows(window_grad, _padded_shape(dx.shape, window.padding), dx.dtype, window, xp)
+    dx[...] = _crop(dx_pad, window.padding)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # max pooling
 
 
-def max_pool2d_forward(x, kernel, stride, padding, dilation, y, indices) -> None:
+def max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode: bool, y, indices) -> None:
     """x (N, C, H, W) -> y (N, C, OH, OW) and indices (N, C, OH, OW) int64 into the (H, W) plane."""
-    window = _checks_conv.max_pool2d_forward(x, kernel, stride, padding, dilation, y, indices)
+    window = _checks_conv.max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode, y, indices)
     xp, (x, y, indices) = _array_module(x, y, indices)
     N, C, H, W = x.shape
     oh, ow = window.out
     kk = window.kernel[0] * window.kernel[1]
-    values = _windows(_pad(x, window.padding, -np.inf, xp), window, xp).reshape(N, C, oh, ow, kk)
-    inside = _windows(_pad(xp.ones((1, 1, H, W), bool), window.padding, False, xp), window, xp).reshape(oh, ow, kk)
+    reach = _reach(window, (H, W))
+    values = _windows(_pad(x, reach, -np.inf, xp), window, xp).reshape(N, C, oh, ow, kk)
+    inside = _windows(_pad(xp.ones((1, 1, H, W), bool), reach, False, xp), window, xp).reshape(oh, ow, kk)
     maximum = values.max(axis=-1, keepdims=True)  # nan wherever the window holds a nan
     is_nan = xp.isnan(values)
     first_max = xp.argmax(inside & (values == maximum), axis=-1)
@@ -214,27 +239,32 @@ def max_pool2d_backward(dy, indices, dx) -> None:
 
 
 def _divisor(hw, window, count_include_pad, divisor_override, xp):
-    """A number, or (OH, OW) counts of each window's positions inside the plane."""
+    """A number, or (OH, OW) counts of each window's positions inside the padded plane (count_include_pad) or the
+    plane."""
     if divisor_override is not None:
         return divisor_override
-    if count_include_pad:
-        return window.kernel[0] * window.kernel[1]
-    inside = _pad(xp.ones((1, 1, *hw)), window.padding, 0.0, xp)
+    inside = _pad(xp.ones((1, 1, *hw)), window.padding, float(count_include_pad), xp)
+    inside = _pad(inside, tuple((0, extra) for extra in window.overhang(hw)), 0.0, xp)
     return _windows(inside, window, xp).sum(axis=(4, 5))[0, 0]
 
 
-def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad: bool, divisor_override, y) -> None:
+def avg_pool2d_forward(x, kernel, stride, padding, ceil_mode: bool, count_include_pad: bool, divisor_override,
+                       y) -> None:
     """x (N, C, H, W) -> y (N, C, OH, OW): window sums over the divisor."""
-    window = _checks_conv.avg_pool2d_forward(x, kernel, stride, padding, count_include_pad, divisor_override, y)
+    window = _checks_conv.avg_pool2d_forward(x, kernel, stride, padding, ceil_mode, count_include_pad,
+                                             divisor_override, y)
     xp, (x, y) = _array_module(x, y)
-    sums = _windows(_pad(x, window.padding, 0.0, xp), window, xp).sum(axis=(4, 5), dtype=np.float64)
+    sums = _windows(_pad(x, _reach(window, x.shape[2:]), 0.0, xp), window, xp).sum(axis=(4, 5), dtype=np.float64)
     y[...] = sums / _divisor(x.shape[2:], window, count_include_pad, divisor_override, xp)
 
 
-def avg_pool2d_backward(dy, kernel, stride, padding, count_include_pad: bool, divisor_override, dx) -> None:
+def avg_pool2d_backward(dy, kernel, stride, padding, ceil_mode: bool, count_include_pad: bool, divisor_override,
+                        dx) -> None:
     """dy (N, C, OH, OW) -> dx (N, C, H, W): each output's gradient over the divisor, spread on its window."""
-    window = _checks_conv.avg_pool2d_backward(dy, kernel, stride, padding, count_include_pad, divisor_override, dx)
+    window = _checks_conv.avg_pool2d_backward(dy, kernel, stride, padding, ceil_mode, count_include_pad,
+                                              divisor_override, dx)
     xp, (dy, dx) = _array_module(dy, dx)
     scaled = dy.astype(np.float64) / _divisor(dx.shape[2:], window, count_include_pad, divisor_override, xp)
-    shape = _padded_shape(dx.shape, window.padding)
-    dx[...] = _crop(_scatter_windows(lambda a, b: scaled, shape, np.float64, window, xp), window.padding)
+    reach = _reach(window, dx.shape[2:])
+    dx[...] = _crop(_scatter_windows(lambda a, b: scaled, _padded_shape(dx.shape, reach), np.float64, window, xp),
+                    reach)

@@ -159,6 +159,18 @@ def test_cpu_takes_the_batch_in_chunks_of_whole_images(monkeypatch):
     assert_within_rounding(run_conv(cpu, case, *inputs), run_conv(reference, case, *inputs), case, inputs, "chunks")
 
 
+@pytest.mark.parametrize("module", [reference, cpu], ids=["reference", "cpu"])
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_backward_input_gives_the_input_gradient_without_x(case, module):
+    """conv2d_backward_input (the transposed convolution's forward) against the reference's full backward."""
+    inputs = conv_inputs(case)
+    x, weight, _, dy = inputs
+    dx = np.full(x.shape, np.nan, x.dtype)
+    module.conv2d_backward_input(dy, weight, *case.arguments(), dx)
+    expected = run_conv(reference, case, *inputs, wanted=("dx",))
+    assert_within_rounding({**expected, "dx": dx}, expected, case, inputs, str(case))
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # the reference against torch
 
@@ -223,6 +235,18 @@ def test_backward_rejects_dy_of_the_wrong_shape_and_a_strided_dweight(module):
         module.conv2d_backward(
             _y(), X, W, ONE, NO_PADDING, ONE, 2, None, np.empty((6, 2, 3, 6), np.float32)[..., ::2], None
         )
+
+
+@pytest.mark.parametrize("module", [reference, cpu], ids=["reference", "cpu"])
+def test_backward_input_rejects_bad_arguments_alike(module):
+    with pytest.raises(ValueError, match=r"dy must have shape \(2, 6, 3, 3\)"):
+        module.conv2d_backward_input(_y((2, 6, 3, 2)), W, ONE, NO_PADDING, ONE, 2, np.empty_like(X))
+    with pytest.raises(ValueError, match=r"dx must have shape \(N, C, H, W\)"):
+        module.conv2d_backward_input(_y(), W, ONE, NO_PADDING, ONE, 2, np.empty((4, 5, 5), np.float32))
+    with pytest.raises(ValueError, match="groups must be a positive integer"):
+        module.conv2d_backward_input(_y(), W, ONE, NO_PADDING, ONE, 3, np.empty_like(X))
+    with pytest.raises(TypeError, match="dy must have dtype float32"):
+        module.conv2d_backward_input(_y(dtype=np.float64), W, ONE, NO_PADDING, ONE, 2, np.empty_like(X))
 
 
 # ---------------------------------------------------------------------------------------------------------------

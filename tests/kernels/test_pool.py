@@ -1,6 +1,7 @@
 """Pooling kernels: Numba (cpu) against the reference on awkward shapes, both against torch.nn.functional where a
 window holds ties, nan or -inf (torch's choice of index), the argument checks, and float64 gradient checks through
-the MaxPool2d and AvgPool2d ops on both CPU backends.
+the MaxPool2d and AvgPool2d ops on both CPU backends (second derivatives too: they check each op's composed formula
+against its kernels).
 
 Max pooling's outputs and indices must agree exactly (they are values and positions of x). Every other output is a
 sum of at most n = KH*KW terms (window values, or the gradients of the windows covering a position), taken in
@@ -18,7 +19,7 @@ from tinygrad_norm.kernels import cpu, reference
 from tinygrad_norm.kernels._checks_conv import output_hw
 
 import tinygrad_norm as tn
-from tinygrad_norm import backend, gradcheck
+from tinygrad_norm import backend, gradcheck, gradgradcheck
 from tinygrad_norm.ops.pool import AvgPool2d, MaxPool2d
 
 NO_PADDING = ((0, 0), (0, 0))
@@ -31,6 +32,7 @@ class PoolCase:
     stride: tuple
     padding: tuple = NO_PADDING
     dilation: tuple = (1, 1)  # max pooling only
+    ceil_mode: bool = False
     dtype: type = np.float64
     layout: str = "contiguous"  # contiguous, or strided: every other column of a wider array
 
@@ -38,12 +40,14 @@ class PoolCase:
         shape = lambda s: "x".join(map(str, s))  # noqa: E731
         return (
             f"x{shape(self.x_shape)}-k{shape(self.kernel)}-s{shape(self.stride)}-p{self.padding}"
-            f"-d{shape(self.dilation)}-{np.dtype(self.dtype).name}-{self.layout}"
+            f"-d{shape(self.dilation)}{'-ceil' if self.ceil_mode else ''}-{np.dtype(self.dtype).name}"
+            f"-{self.layout}"
         )
 
     @property
     def out_shape(self):
-        return (*self.x_shape[:2], *output_hw(self.x_shape[2:], self.kernel, self.stride, self.padding, self.dilation))
+        hw = output_hw(self.x_shape[2:], self.kernel, self.stride, self.padding, self.dilation, self.ceil_mode)
+        return (*self.x_shape[:2], *hw)
 
 
 SHAPES = [
@@ -56,6 +60,11 @@ SHAPES = [
     PoolCase((1, 1, 2, 2), (2, 2), (1, 1), ((1, 1), (1, 1)), dilation=(3, 3)),  # a window of padding only
     PoolCase((1, 4, 5, 5), (5, 5), (1, 1)),  # batch 1, one window per plane
     PoolCase((0, 2, 4, 4), (2, 2), (2, 2)),  # empty batch
+    PoolCase((2, 2, 7, 8), (2, 3), (2, 2), ceil_mode=True),  # ceil mode: the last windows reach past the plane
+    PoolCase((2, 2, 6, 7), (3, 3), (2, 3), ((1, 1), (1, 1)), ceil_mode=True),  # ... and past the padding
+    PoolCase((1, 2, 5, 5), (2, 2), (2, 2), ((1, 1), (1, 1)), ceil_mode=True),  # a window would start in the padding
+    PoolCase((2, 2, 7, 6), (2, 2), (2, 3), ((1, 1), (0, 0)), dilation=(2, 1), ceil_mode=True),
+    PoolCase((1, 2, 1, 3), (2, 2), (2, 2), ceil_mode=True),  # the kernel is larger than the plane
 ]
 CASES = [PoolCase(**{**case.__dict__, "dtype": dtype}) for case in SHAPES for dtype in (np.float32, np.float64)] + [
     PoolCase(**{**SHAPES[1].__dict__, "layout": "strided", "dtype": np.float32})
@@ -90,14 +99,14 @@ def pool_inputs(case, values="normal", seed=0):
 
 def run_max_pool(module, case, x, dy):
     y, indices = np.full(case.out_shape, np.nan, x.dtype), np.full(case.out_shape, -7, np.int64)
-    module.max_pool2d_forward(x, case.kernel, case.stride, case.padding, case.dilation, y, indices)
+    module.max_pool2d_forward(x, case.kernel, case.stride, case.padding, case.dilation, case.ceil_mode, y, indices)
     dx = np.full(x.shape, np.nan, x.dtype)
     module.max_pool2d_backward(dy, indices, dx)
     return y, indices, dx
 
 
 def run_avg_pool(module, case, x, dy, count_include_pad, divisor_override):
-    options = (case.kernel, case.stride, case.padding, count_include_pad, divisor_override)
+    options = (case.kernel, case.stride, case.padding, case.ceil_mode, count_include_pad, divisor_override)
     y, dx = np.full(case.out_shape, np.nan, x.dtype), np.full(x.shape, np.nan, x.dtype)
     module.avg_pool2d_forward(x, *options, y)
     module.avg_pool2d_backward(dy, *options, dx)
@@ -153,7 +162,7 @@ def test_max_pool_matches_torch(case, values, module):
     x, dy = pool_inputs(case, values)
     xt = torch.tensor(x, requires_grad=True)
     yt, indices_t = torch.nn.functional.max_pool2d(
-        xt, case.kernel, case.stride, (top, left), case.dilation, return_indices=True
+        xt, case.kernel, case.stride, (top, left), case.dilation, ceil_mode=case.ceil_mode, return_indices=True
     )
     y, indices, dx = run_max_pool(module, case, x, dy)
     np.testing.assert_array_equal(y, yt.detach().numpy())
@@ -179,7 +188,7 @@ def test_avg_pool_matches_torch(case, options, module):
     (top, _), (left, _) = case.padding
     x, dy = pool_inputs(case)
     xt = torch.tensor(x, requires_grad=True)
-    yt = torch.nn.functional.avg_pool2d(xt, case.kernel, case.stride, (top, left), False, *options)
+    yt = torch.nn.functional.avg_pool2d(xt, case.kernel, case.stride, (top, left), case.ceil_mode, *options)
     yt.backward(torch.tensor(dy))
     y, dx = run_avg_pool(module, case, x, dy, *options)
     np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-13, atol=1e-15)
@@ -196,7 +205,7 @@ def test_max_pool_index_rule_on_one_window():
     )
     for module in (reference, cpu):
         y, indices = np.empty((2, 1, 1, 2)), np.empty((2, 1, 1, 2), np.int64)
-        module.max_pool2d_forward(x, (2, 2), (2, 2), NO_PADDING, (1, 1), y, indices)
+        module.max_pool2d_forward(x, (2, 2), (2, 2), NO_PADDING, (1, 1), False, y, indices)
         assert indices.reshape(-1).tolist() == [1, 2, 4, 6]
         np.testing.assert_array_equal(y.reshape(-1), [3.0, -np.inf, np.nan, np.nan])
 
@@ -211,17 +220,21 @@ X = np.zeros((2, 3, 6, 6), np.float32)
 def test_pooling_rejects_bad_arguments_alike(module):
     y, indices = np.empty((2, 3, 3, 3), np.float32), np.empty((2, 3, 3, 3), np.int64)
     with pytest.raises(ValueError, match="padding must be at most half the kernel"):
-        module.max_pool2d_forward(X, (2, 2), (2, 2), ((2, 0), (0, 0)), (1, 1), y, indices)
+        module.max_pool2d_forward(X, (2, 2), (2, 2), ((2, 0), (0, 0)), (1, 1), False, y, indices)
     with pytest.raises(TypeError, match="indices must have dtype int64"):
-        module.max_pool2d_forward(X, (2, 2), (2, 2), NO_PADDING, (1, 1), y, indices.astype(np.int32))
+        module.max_pool2d_forward(X, (2, 2), (2, 2), NO_PADDING, (1, 1), False, y, indices.astype(np.int32))
+    with pytest.raises(TypeError, match="ceil_mode must be a bool"):
+        module.max_pool2d_forward(X, (2, 2), (2, 2), NO_PADDING, (1, 1), "no", y, indices)
+    with pytest.raises(ValueError, match=r"y must have shape \(2, 3, 4, 4\)"):  # ceil mode: (6 - 3) / 1 + 1
+        module.max_pool2d_forward(X, (3, 3), (1, 1), NO_PADDING, (1, 1), True, y, indices)
     with pytest.raises(ValueError, match=r"dx must have shape \(2, 3, H, W\)|dx must have shape"):
         module.max_pool2d_backward(y, indices, np.empty((2, 2, 6, 6), np.float32))
     with pytest.raises(ValueError, match="kernel must be a pair"):
-        module.avg_pool2d_forward(X, (0, 2), (2, 2), NO_PADDING, True, None, y)
+        module.avg_pool2d_forward(X, (0, 2), (2, 2), NO_PADDING, False, True, None, y)
     with pytest.raises(ValueError, match="divisor_override must be a positive integer"):
-        module.avg_pool2d_forward(X, (2, 2), (2, 2), NO_PADDING, True, 0, y)
+        module.avg_pool2d_forward(X, (2, 2), (2, 2), NO_PADDING, False, True, 0, y)
     with pytest.raises(TypeError, match="count_include_pad must be a bool"):
-        module.avg_pool2d_backward(y, (2, 2), (2, 2), NO_PADDING, "yes", None, np.empty_like(X))
+        module.avg_pool2d_backward(y, (2, 2), (2, 2), NO_PADDING, False, "yes", None, np.empty_like(X))
 
 
 @pytest.mark.parametrize("module", [reference, cpu], ids=["reference", "cpu"])
@@ -239,13 +252,15 @@ def test_max_pool_backward_rejects_indices_outside_the_plane(module, bad_index):
 
 
 @pytest.mark.parametrize("name", ["numba", "numpy"])
-@pytest.mark.parametrize("case", [SHAPES[i] for i in (1, 3, 4, 5)], ids=str)
+@pytest.mark.parametrize("case", [SHAPES[i] for i in (1, 3, 4, 5, 10, 12)], ids=str)
 def test_pool_op_gradcheck(case, name):
     x = tn.tensor(pool_inputs(case, seed=5)[0], requires_grad=True)
-    window = dict(kernel=case.kernel, stride=case.stride, padding=case.padding)
+    window = dict(kernel=case.kernel, stride=case.stride, padding=case.padding, ceil_mode=case.ceil_mode)
     with backend.use_backend(name):
         assert gradcheck(lambda x: MaxPool2d.apply(x, dilation=case.dilation, **window), x)
+        assert gradgradcheck(lambda x: MaxPool2d.apply(x, dilation=case.dilation, **window) ** 2, x)
         if case.dilation == (1, 1):
             for count_include_pad, divisor_override in AVG_OPTIONS:
                 options = dict(count_include_pad=count_include_pad, divisor_override=divisor_override, **window)
                 assert gradcheck(lambda x, options=options: AvgPool2d.apply(x, **options), x)
+                assert gradgradcheck(lambda x, options=options: AvgPool2d.apply(x, **options) ** 2, x)

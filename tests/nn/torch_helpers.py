@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+import tinygrad_norm
+import tinygrad_norm.nn
 from tinygrad_norm import Tensor
 from tinygrad_norm.nn import Module
 
@@ -45,6 +47,23 @@ def copy_params_from_torch(ours: Module, theirs: torch.nn.Module) -> None:
 def copy_params_to_torch(ours: Module, theirs: torch.nn.Module) -> None:
     """Load our parameters and persistent buffers into torch's module by name (strict)."""
     theirs.load_state_dict({key: torch.from_numpy(value) for key, value in ours.state_dict().items()})
+
+
+def build_pair(builder: Callable, dtype) -> tuple[Module, torch.nn.Module]:
+    """`builder(namespace, tensor)` run with (tinygrad_norm.nn, tinygrad_norm.tensor) and (torch.nn, torch.tensor),
+    in float64 when `dtype` is, torch's parameters copied into ours."""
+    ours, theirs = builder(tinygrad_norm.nn, tinygrad_norm.tensor), builder(torch.nn, torch.tensor)
+    if dtype == np.float64:
+        ours.double(), theirs.double()
+    copy_params_from_torch(ours, theirs)
+    return ours, theirs
+
+
+def check_layer_matches_torch(builder: Callable, shape: tuple[int, ...], dtype, rtol: float, atol: float) -> None:
+    """`build_pair(builder, dtype)` run forward and backward on a seeded standard normal input of `shape`."""
+    ours, theirs = build_pair(builder, dtype)
+    x = np.random.default_rng(1).standard_normal(shape).astype(dtype)
+    compare_forward_backward(ours, theirs, x, rtol=rtol, atol=atol)
 
 
 def _torch_input(array: np.ndarray) -> torch.Tensor:

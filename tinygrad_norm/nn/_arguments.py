@@ -38,14 +38,20 @@ def check_input_dtype(name: str, input: Tensor, **state: Tensor | None) -> None:
             )
 
 
+def check_tuple(name: str, value: Any, length: int, minimum: int) -> tuple[int, ...]:
+    """An int or a tuple of `length` ints (each at least `minimum`) as a tuple, as torch's `_single`, `_pair` and
+    `_triple`."""
+    if isinstance(value, tuple | list):
+        if len(value) != length:
+            what = {1: "a 1-tuple", 2: "a pair", 3: "a triple"}.get(length, f"a tuple of {length}")
+            raise ValueError(f"{name} must be an int or {what} of ints, got {value!r}")
+        return tuple(check_int(name, v, minimum) for v in value)
+    return (check_int(name, value, minimum),) * length
+
+
 def check_pair(name: str, value: Any, minimum: int) -> tuple[int, int]:
     """An int or a pair of ints (each at least `minimum`) as a pair, as torch's `_pair`."""
-    if isinstance(value, tuple | list):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-        return check_int(name, value[0], minimum), check_int(name, value[1], minimum)
-    value = check_int(name, value, minimum)
-    return value, value
+    return check_tuple(name, value, 2, minimum)
 
 
 def check_choice(name: str, value: Any, choices: tuple) -> Any:
@@ -54,17 +60,30 @@ def check_choice(name: str, value: Any, choices: tuple) -> Any:
     return value
 
 
-def check_image_batch(name: str, input: Tensor) -> tuple[Tensor, bool]:
-    """A (C, H, W) or (N, C, H, W) input as (N, C, H, W), and whether it was unbatched (as torch)."""
+_SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
+
+
+def check_batch(name: str, input: Tensor, dims: int) -> tuple[Tensor, bool]:
+    """A (C, *spatial) or (N, C, *spatial) input with `dims` spatial axes as (N, C, *spatial), and whether it was
+    unbatched (as torch)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
-    if input.ndim not in (3, 4):
-        raise ValueError(f"{name}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {input.shape}")
-    return (input.unsqueeze(0), True) if input.ndim == 3 else (input, False)
+    if input.ndim not in (dims + 1, dims + 2):
+        spatial = _SPATIAL[dims]
+        raise ValueError(
+            f"{name}: expected a {dims + 1}-D (C, {spatial}) or {dims + 2}-D (N, C, {spatial}) input, got shape "
+            f"{input.shape}"
+        )
+    return (input.unsqueeze(0), True) if input.ndim == dims + 1 else (input, False)
 
 
-def check_window_fits(name: str, hw: tuple[int, int], padding, kernel, dilation) -> None:
-    """Raise unless the (dilated) kernel fits in the padded input on both axes (at least one output)."""
+def check_image_batch(name: str, input: Tensor) -> tuple[Tensor, bool]:
+    """A (C, H, W) or (N, C, H, W) input as (N, C, H, W), and whether it was unbatched (as torch)."""
+    return check_batch(name, input, 2)
+
+
+def check_window_fits(name: str, hw: tuple[int, ...], padding, kernel, dilation) -> None:
+    """Raise unless the (dilated) kernel fits in the padded input on every axis (at least one output)."""
     for size, (before, after), k, d in zip(hw, padding, kernel, dilation):
         if size + before + after < d * (k - 1) + 1:
             raise ValueError(

@@ -9,6 +9,7 @@ Difference from torch: `inplace=True` is accepted for compatibility but the resu
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from ..ops import dropout as ops
@@ -43,6 +44,31 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     if not training or p == 0 or input.numel() == 0:
         return input
     return ops.Dropout.apply(input, p=p, rows=input.shape[0] * input.shape[1])
+
+
+def _feature_dropout(name: str, input: Tensor, p: float, training: bool, spatial: int) -> Tensor:
+    """Channel dropout of (N, C, *spatial) or unbatched (C, *spatial) input: one draw per (n, c) or per c."""
+    _check_p(p)
+    if input.ndim not in (spatial + 1, spatial + 2):
+        raise ValueError(
+            f"{name}: expected a {spatial + 1}D (C, *) or {spatial + 2}D (N, C, *) input with {spatial} spatial "
+            f"dimension(s), got {input.ndim}D input"
+        )
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    return ops.Dropout.apply(input, p=p, rows=math.prod(input.shape[: input.ndim - spatial]))
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each whole channel input[n, c] of (N, C, L) input (input[c] of unbatched (C, L)) with probability p and
+    scale the kept ones by 1 / (1 - p)."""
+    return _feature_dropout("dropout1d", input, p, training, 1)
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each whole channel input[n, c] of (N, C, D, H, W) input (input[c] of unbatched (C, D, H, W)) with
+    probability p and scale the kept ones by 1 / (1 - p)."""
+    return _feature_dropout("dropout3d", input, p, training, 3)
 
 
 def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
@@ -80,6 +106,22 @@ class Dropout2d(_DropoutNd):
 
     def forward(self, input: Tensor) -> Tensor:
         return dropout2d(input, self.p, self.training, self.inplace)
+
+
+class Dropout1d(_DropoutNd):
+    """Channel dropout of (N, C, L) or (C, L) input (Tompson et al., arXiv:1411.4280); see `dropout1d`. Identity in
+    eval mode."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return dropout1d(input, self.p, self.training, self.inplace)
+
+
+class Dropout3d(_DropoutNd):
+    """Channel dropout of (N, C, D, H, W) or (C, D, H, W) input (Tompson et al., arXiv:1411.4280); see
+    `dropout3d`. Identity in eval mode."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return dropout3d(input, self.p, self.training, self.inplace)
 
 
 class AlphaDropout(_DropoutNd):

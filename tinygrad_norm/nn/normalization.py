@@ -120,6 +120,12 @@ class BatchNorm2d(_BatchNorm):
     _input_dims = (4,)
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch normalization of (N, C, D, H, W) input (arXiv:1502.03167); see `_BatchNorm`."""
+
+    _input_dims = (5,)
+
+
 class _InstanceNorm(_NormBase):
     """Instance normalization (Ulyanov et al., arXiv:1607.08022), per sample and channel over the positions:
 
@@ -178,6 +184,13 @@ class InstanceNorm2d(_InstanceNorm):
     """Instance normalization of (N, C, H, W) or unbatched (C, H, W) input (arXiv:1607.08022); see `_InstanceNorm`."""
 
     _input_dims = (3, 4)
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalization of (N, C, D, H, W) or unbatched (C, D, H, W) input (arXiv:1607.08022); see
+    `_InstanceNorm`."""
+
+    _input_dims = (4, 5)
 
 
 class LayerNorm(Module):
