@@ -21,9 +21,10 @@ SHAPES = "arithmetic on shapes and axes, host integers"
 NO_WARNINGS = "numpy's warning switch; CuPy warns not"
 ALLOWED = {  # file: {the call's source: why its arguments are never device arrays}
     "autograd.py": {"np.asarray(data)": "only for a numpy scalar (isinstance np.generic), which CuPy never returns"},
+    "nn/attention.py": {"np.broadcast_shapes(mask.shape, scores.shape)": SHAPES},
     "nn/conv.py": {
-        "np.empty(shape, np.float32)": AT_CONSTRUCTION,
-        "np.empty(self.out_channels, np.float32)": AT_CONSTRUCTION,
+        "np.empty((*channels, *self.kernel_size), np.float32)": AT_CONSTRUCTION,
+        "np.empty(out_channels, np.float32)": AT_CONSTRUCTION,
     },
     "nn/linear.py": {
         "np.empty((self.out_features, self.in_features), np.float32)": AT_CONSTRUCTION,
@@ -35,6 +36,11 @@ ALLOWED = {  # file: {the call's source: why its arguments are never device arra
         "np.full(self.num_parameters, init, dtype=np.dtype(dtype or np.float32))": AT_CONSTRUCTION,
     },
     "nn/loss.py": {"np.dtype(np.int64)": "a dtype object"},
+    "nn/multihead_attention.py": {
+        call: AT_CONSTRUCTION
+        for call in ("np.empty((3 * E, E), np.float32)", "np.empty((E, features), np.float32)",
+                     "np.empty(3 * E, np.float32)", "np.empty((1, 1, E), np.float32)")
+    },
     "nn/module.py": {"np.empty(0, np.float32)": "an empty Parameter() made in host memory, as torch's"},
     "nn/normalization.py": {
         "np.zeros(num_features, np.float32)": AT_CONSTRUCTION,
@@ -54,6 +60,7 @@ ALLOWED = {  # file: {the call's source: why its arguments are never device arra
         "np.minimum(max_norm / (total + 1e-6), 1.0)": "of Python floats (the norm was summed with float())",
         "np.asarray(total, dtype=grads[0].dtype)": "of a Python float, then placed on the gradients' device",
     },
+    "nn/upsampling.py": {"np.dtype(dtype)": "a dtype object"},
     "ops/binary.py": {
         call: NO_WARNINGS
         for call in ('np.errstate(divide="ignore", invalid="ignore")', 'np.errstate(invalid="ignore")',

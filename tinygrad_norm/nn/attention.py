@@ -96,7 +96,7 @@ def scaled_dot_product_attention(
         key, value = _share_heads(query.shape[-3], key), _share_heads(query.shape[-3], value)
     L, S = query.shape[-2], key.shape[-2]
     if is_causal:
-        attn_mask = np.tril(np.ones((L, S), bool))
+        attn_mask = query.xp.tril(query.xp.ones((L, S), bool))
     mask = _additive(attn_mask, True, query)
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
     return _attend(query, key, value, mask, dropout_p, scale, safe=True)[0]

@@ -19,8 +19,6 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 
-import numpy as np
-
 from ..ops.windows import pad_or_cut
 from ..tensor import Tensor
 from ._arguments import check_choice, check_int
@@ -44,8 +42,9 @@ def _pad_widths(pad: Sequence[int], ndim: int) -> list[tuple[int, int]]:
     return [(widths[i], widths[i + 1]) for i in range(len(widths) - 2, -1, -2)]
 
 
-def _source_index(mode: str, size: int, before: int, after: int, axis: int) -> np.ndarray:
-    """The input position each output position of one axis reads (see the module docstring)."""
+def _source_index(mode: str, size: int, before: int, after: int, axis: int, xp):
+    """The input position each output position of one axis reads (see the module docstring), an array of `xp`
+    (the input's array module: the index meets its array)."""
     out = size + before + after
     if mode == "circular":
         start, stop = max(0, -before), size - max(0, -after)
@@ -55,22 +54,22 @@ def _source_index(mode: str, size: int, before: int, after: int, axis: int) -> n
                 f"pad: circular padding of ({before}, {after}) on axis {axis} needs at least {max(before, after, 0)} "
                 f"elements after the negative widths are cut off; the axis of size {size} keeps {max(kept, 0)}"
             )
-        return start + (np.arange(out) - max(before, 0)) % max(kept, 1)
+        return start + (xp.arange(out) - max(before, 0)) % max(kept, 1)
     if out < 0:
         raise ValueError(
             f"pad: the input's axis {axis} of size {size} padded by ({before}, {after}) would have a negative size"
         )
-    i = np.arange(out) - before
+    i = xp.arange(out) - before
     if mode == "replicate":
-        return np.clip(i, 0, size - 1)
+        return xp.clip(i, 0, size - 1)
     if max(before, after) >= size:
         raise ValueError(
             f"pad: reflect padding must be less than the size of the axis it pads, got ({before}, {after}) on axis "
             f"{axis} of size {size}"
         )
     period = 2 * (size - 1)
-    i = np.abs(i) % max(period, 1)
-    return np.where(i < size, i, period - i)
+    i = xp.abs(i) % max(period, 1)
+    return xp.where(i < size, i, period - i)
 
 
 def _check_non_constant(mode: str, input: Tensor, axes: int) -> None:
@@ -112,7 +111,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     _check_non_constant(mode, input, len(widths))
     out = input
     for axis, (before, after) in enumerate(widths, first):
-        index = _source_index(mode, input.shape[axis], before, after, axis)
+        index = _source_index(mode, input.shape[axis], before, after, axis, input.xp)
         out = out[(slice(None),) * axis + (index,)]
     return out
 

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..devices import array_module
 from ..tensor import Tensor
 from ._arguments import check_choice, check_int
 from .adaptive_pooling import _adaptive_avg_pool
@@ -39,25 +40,26 @@ _INTERPOLATING = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}  # m
 CUBIC_A = -0.75
 
 
-def _cubic_weights(t: np.ndarray) -> np.ndarray:
+def _cubic_weights(t):
     """The four weights of taps -1, 0, 1, 2 at fraction t (Keys' cubic convolution, A = -0.75), as (m, 4)."""
     A = CUBIC_A
     near = lambda d: ((A + 2) * d - (A + 3)) * d * d + 1  # noqa: E731  (|d| <= 1)
     far = lambda d: ((A * d - 5 * A) * d + 8 * A) * d - 4 * A  # noqa: E731  (1 < |d| < 2)
-    return np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], axis=-1)
+    return array_module(t).stack([far(t + 1), near(t), near(1 - t), far(2 - t)], axis=-1)
 
 
-def _taps(mode: str, n: int, m: int, scale: float | None, align_corners: bool, dtype, dims: int) -> tuple:
-    """(reads (m, k), weights (m, k) or None) of one axis resized from n to m; scale = 1/scale_factor or None."""
-    i = np.arange(m)
+def _taps(mode: str, n: int, m: int, scale: float | None, align_corners: bool, dtype, dims: int, xp) -> tuple:
+    """(reads (m, k), weights (m, k) or None) of one axis resized from n to m; scale = 1/scale_factor or None.
+    Arrays of `xp`, the input's array module (they meet its array)."""
+    i = xp.arange(m)
     if mode == "nearest" and m in (n, 2 * n) and (scale is None or dims == 2):  # torch's exact shortcuts (see above)
         return (i if m == n else i // 2)[:, None], None
     if mode in ("nearest", "nearest-exact"):
-        step = np.float32(scale) if scale else np.float32(n) / np.float32(m)
-        offset = np.float32(0.5 if mode == "nearest-exact" else 0.0)
-        return np.minimum(np.floor((i.astype(np.float32) + offset) * step).astype(np.int64), n - 1)[:, None], None
+        step = xp.float32(scale) if scale else xp.float32(n) / xp.float32(m)
+        offset = xp.float32(0.5 if mode == "nearest-exact" else 0.0)
+        return xp.minimum(xp.floor((i.astype(xp.float32) + offset) * step).astype(xp.int64), n - 1)[:, None], None
     if mode != "bicubic" and m == n:  # torch's shortcut: each output reads its own position, twice
-        return np.stack([i, i], axis=-1), np.array([[1, 0]], dtype).repeat(m, axis=0)
+        return xp.stack([i, i], axis=-1), xp.array([[1, 0]], dtype).repeat(m, axis=0)
     dtype = np.dtype(dtype)
     if align_corners:
         step = dtype.type((n - 1) / (m - 1) if m > 1 else 0)
@@ -65,21 +67,21 @@ def _taps(mode: str, n: int, m: int, scale: float | None, align_corners: bool, d
     else:
         step = dtype.type(scale if scale else n / m)
         x = (i.astype(dtype) + dtype.type(0.5)) * step - dtype.type(0.5)
-        x = x if mode == "bicubic" else np.maximum(x, 0)
-    base = np.floor(x).astype(np.int64)
+        x = x if mode == "bicubic" else xp.maximum(x, 0)
+    base = xp.floor(x).astype(xp.int64)
     t = x - base.astype(dtype)
     if mode == "bicubic":
-        return np.clip(base[:, None] + np.arange(-1, 3), 0, n - 1), _cubic_weights(t).astype(dtype)
-    return np.stack([base, base + (base < n - 1)], axis=-1), np.stack([1 - t, t], axis=-1)
+        return xp.clip(base[:, None] + xp.arange(-1, 3), 0, n - 1), _cubic_weights(t).astype(dtype)
+    return xp.stack([base, base + (base < n - 1)], axis=-1), xp.stack([1 - t, t], axis=-1)
 
 
-def _resize_axis(x: Tensor, axis: int, reads: np.ndarray, weights: np.ndarray | None) -> Tensor:
+def _resize_axis(x: Tensor, axis: int, reads, weights) -> Tensor:
     """Output i of `axis` = sum_j weights[i, j]·x[reads[i, j]] (x[reads[i, 0]] without weights)."""
     lead = (slice(None),) * axis
     if weights is None:
         return x[(*lead, reads[:, 0])]
     gathered = x[(*lead, reads)]  # (..., m, k, ...)
-    w = Tensor._from_array(x.xp.asarray(weights.reshape(weights.shape + (1,) * (x.ndim - axis - 1))), False)
+    w = Tensor._from_array(weights.reshape(weights.shape + (1,) * (x.ndim - axis - 1)), False)
     return (gathered * w).sum(axis + 1)
 
 
@@ -151,7 +153,7 @@ def interpolate(
     x = input
     for axis, (n, m, scale) in enumerate(zip(input.shape[2:], sizes, scales), 2):
         if n != m or scale is not None or mode != "nearest":
-            x = _resize_axis(x, axis, *_taps(mode, n, m, scale, align_corners, input.dtype, dims))
+            x = _resize_axis(x, axis, *_taps(mode, n, m, scale, align_corners, input.dtype, dims, input.xp))
     return x
 
 
