@@ -283,8 +283,9 @@ OPS = {
     "select": (lambda x: x.select(1, 2), [M]),
     "repeat": (lambda x: x.repeat(2, 1, 2), [M]),
     "tile": (lambda x: x.tile(2), [M]),
-    "repeat_interleave": (lambda x: x.repeat_interleave(2, dim=1) + x.repeat_interleave(constant(x, [1, 0, 3]), dim=0)
-                          .sum(), [M]),
+    "repeat_interleave": (
+        lambda x: x.repeat_interleave(2, dim=1) + x.repeat_interleave(constant(x, [1, 0, 3]), dim=0).sum(), [M]
+    ),
     "roll": (lambda x: x.roll((1, -1), (0, 1)), [M]),
     "rot90": (lambda x: x.rot90(1, (0, 1)), [M]),
     "unflatten": (lambda x: x.unflatten(1, (2, 2)), [M]),
