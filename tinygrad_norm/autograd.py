@@ -209,6 +209,7 @@ def _as_tuple(tensors) -> tuple:
 
 
 @functools.cache
+@functools.cache  # an import statement costs a microsecond, which every backward() would pay
 def _tensor_class():
     from .tensor import Tensor  # on first use: Tensor is built on this module
 
