@@ -3,7 +3,8 @@
     python bench/bench_distributed.py [--steps 40] [--batch 128] [--repeats 2]
 
 The MLP and the CNN of `tinygrad-norm train` (BatchNorm, no dropout, SGD with momentum) on the bundled digits,
-`--batch` samples a step in all: one process with NUMBA_NUM_THREADS=2 (and 2 BLAS threads) trains the plain model;
+`--batch` samples a step in all: one process with NUMBA_NUM_THREADS=2 (BLAS as the thread policy sets it, on one
+thread) trains the plain model;
 `mpiexec -n 2` with one thread each trains it with SyncBatchNorm and DistributedDataParallel on half the batch;
 one process with one thread is the reference both are measured against.
 Each configuration is a fresh launch, timed over `--steps` steps after WARMUP; the configurations alternate
@@ -86,7 +87,9 @@ def worker(model_name: str, steps: int, batch: int) -> None:
 def launch(model: str, processes: int, threads: int, steps: int, batch: int) -> dict:
     from tinygrad_norm import distributed
 
-    env = {**os.environ, **{name: str(threads) for name in THREAD_VARIABLES}}
+    env = {name: value for name, value in os.environ.items() if name not in THREAD_VARIABLES}
+    # one thread: every pool on one; more: Numba's count, and BLAS left to the thread policy, as a user gets it
+    env.update({name: "1" for name in THREAD_VARIABLES} if threads == 1 else {"NUMBA_NUM_THREADS": str(threads)})
     command = [sys.executable, __file__, "--worker", model, "--steps", str(steps), "--batch", str(batch)]
     if processes > 1:
         command = [distributed.find_mpiexec(), "-n", str(processes), *command]
