@@ -2,12 +2,13 @@
 
 Every method that computes is a thin call into `ops/`: the gradient rules live there, forward
 beside backward. Derived ops (`a - b`, `a / b`, `mean`, `var`) are compositions. The methods are grouped
-by theme: this file holds construction, attributes, conversions and the arithmetic operators; tensor_math.py
-element-wise math; tensor_bitwise.py remainders, rounded division and bitwise ops; tensor_shape.py the shape
-methods; tensor_indexing.py indexing, gather and scatter; tensor_reduce.py the reductions and cumulative ops;
-tensor_sort.py sorting; tensor_linalg.py the matrix products; tensor_new.py the new_* constructors;
-tensor_inplace.py the in-place ops and version counters. Constructors (`zeros`, `randn`, ...) live in
-`creation.py`, dtype rules in `dtypes.py`, torch's module-level functions (`tn.sin`, ...) in `functions.py`.
+by theme: this file holds construction, attributes, copies and the arithmetic operators; tensor_convert.py the
+dtype and device conversions; tensor_math.py element-wise math; tensor_bitwise.py remainders, rounded division and
+bitwise ops; tensor_shape.py the shape methods; tensor_indexing.py indexing, gather and scatter; tensor_reduce.py
+the reductions and cumulative ops; tensor_sort.py sorting; tensor_linalg.py the matrix products; tensor_new.py the
+new_* constructors; tensor_inplace.py the in-place ops and version counters. Constructors (`zeros`, `randn`, ...)
+live in `creation.py`, dtype rules in `dtypes.py`, torch's module-level functions (`tn.sin`, ...) in
+`functions.py`.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from typing import Any, TextIO
 import numpy as np
 
 from . import autograd, engine
-from .devices import CPU, Device, array_module, check_same, copy_to, of, parse_to_args, resolve
+from .devices import CPU, Device, array_module, check_same, copy_to, of
 from .dtypes import as_dtype, check_grad_dtype, check_numeric, float32, promote
 from .hooks import RemovableHandle, add_hook, tensor_grad_hook
-from .ops.elementwise import Add, Cast, Mul, Neg, Pow, Where
+from .ops.elementwise import Add, Mul, Neg, Pow, Where
 from .ops.matmul import MatMul
-from .ops.movement import Clone, ToDevice
+from .ops.movement import Clone
 from .shapes import Size
 from .tensor_bitwise import BitwiseMethods
+from .tensor_convert import ConversionMethods
 from .tensor_indexing import IndexingMethods
 from .tensor_inplace import InPlaceMethods
 from .tensor_linalg import LinalgMethods
@@ -39,6 +41,7 @@ from .tensor_sort import SortingMethods
 class Tensor(
     MathMethods,
     BitwiseMethods,
+    ConversionMethods,
     ShapeMethods,
     IndexingMethods,
     ReductionMethods,
@@ -226,54 +229,6 @@ class Tensor(
         if not self.requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         self._retains_grad = not self.is_leaf
-
-    def astype(self, dtype) -> Tensor:
-        """A differentiable cast (gradients are cast back to this tensor's dtype); a cast to an integer
-        or bool dtype leaves the graph (as torch)."""
-        dtype = as_dtype(dtype)
-        if dtype == self.dtype:
-            return self
-        return Cast.apply(self if dtype.kind in "fc" else self.detach(), dtype=dtype)
-
-    def to(self, *args, device=None, dtype=None, non_blocking: bool = False, copy: bool = False) -> Tensor:
-        """torch's `to(dtype)`, `to(device)`, `to(device, dtype)`, `to(tensor)` (its device and dtype): a cast and
-        a copy to another device, both differentiable (the gradient goes back to this tensor's device), or this
-        tensor itself when nothing changes (a copy with `copy=True`). Copies between devices are synchronous:
-        `non_blocking` is accepted and changes nothing."""
-        device, dtype = parse_to_args(*args, device=device, dtype=dtype)
-        out = self if dtype is None else self.astype(dtype)
-        if device is not None and resolve(device) != out.device:
-            return ToDevice.apply(out, device=device)
-        return out.clone() if copy and out is self else out
-
-    def cuda(self, device: Device | str | int | None = None) -> Tensor:
-        """A copy on a GPU (default: the current one), or this tensor when it is there already (as torch)."""
-        device = Device("cuda") if device is None else Device(device)
-        if device.type != "cuda":
-            raise ValueError(f"cuda(): device must be a CUDA device, got {str(device)!r}")
-        return self.to(device)
-
-    def cpu(self) -> Tensor:
-        """A copy in host memory, or this tensor when it is there already (as torch)."""
-        return self.to(CPU)
-
-    def float(self) -> Tensor:
-        return self.astype(np.float32)
-
-    def double(self) -> Tensor:
-        return self.astype(np.float64)
-
-    def half(self) -> Tensor:
-        return self.astype(np.float16)
-
-    def int(self) -> Tensor:
-        return self.astype(np.int32)
-
-    def long(self) -> Tensor:
-        return self.astype(np.int64)
-
-    def bool(self) -> Tensor:
-        return self.astype(np.bool_)
 
     def __repr__(self) -> str:
         host = copy_to(self._data, CPU, copy=False)
