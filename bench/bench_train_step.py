@@ -151,38 +151,19 @@ def weights(arrays: dict) -> dict[str, np.ndarray]:
     return {key.removeprefix("weight/"): value for key, value in arrays.items() if key.startswith("weight/")}
 
 
-def our_step(workload: Workload, tn) -> Callable[[], float]:
-    """A closure running one of our training steps on the next batch."""
-    model = build(tn.nn, workload.spec)
-    model.load_state_dict(weights(workload.arrays))
+def training_step(workload: Workload, runtime) -> Callable[[], float]:
+    """A closure running one training step on the next batch, in `runtime`: tinygrad_norm or torch, whose names
+    (nn, optim, from_numpy, the step's calls) are the same."""
+    model = build(runtime.nn, workload.spec)
+    model.load_state_dict({key: runtime.from_numpy(value) for key, value in weights(workload.arrays).items()})
     model.train()
-    optimizer = getattr(tn.optim, workload.optimizer)(model.parameters(), **OPTIMIZERS[workload.optimizer])
-    data = [(tn.from_numpy(x), tn.from_numpy(y)) for x, y in batches(workload.arrays)]
+    optimizer = getattr(runtime.optim, workload.optimizer)(model.parameters(), **OPTIMIZERS[workload.optimizer])
+    data = [(runtime.from_numpy(x), runtime.from_numpy(y)) for x, y in batches(workload.arrays)]
     step_count = iter(range(1 << 62))
 
     def step() -> float:
         x, y = data[next(step_count) % BATCHES]
-        loss = tn.nn.functional.cross_entropy(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return step
-
-
-def torch_step(workload: Workload, torch) -> Callable[[], float]:
-    """A closure running one torch training step on the next batch."""
-    model = build(torch.nn, workload.spec)
-    model.load_state_dict({key: torch.from_numpy(value) for key, value in weights(workload.arrays).items()})
-    model.train()
-    optimizer = getattr(torch.optim, workload.optimizer)(model.parameters(), **OPTIMIZERS[workload.optimizer])
-    data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches(workload.arrays)]
-    step_count = iter(range(1 << 62))
-
-    def step() -> float:
-        x, y = data[next(step_count) % BATCHES]
-        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss = runtime.nn.functional.cross_entropy(model(x), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -250,16 +231,14 @@ def memory_child(side: str, path: str, description: str, steps: int) -> None:
     """In a fresh process: import only `side`'s runtime, run the steps, print the peak RSS in MiB."""
     if side == "torch":
         import torch as runtime
-        make_step = torch_step
     else:
         import tinygrad_norm as runtime
-        make_step = our_step
     fields = json.loads(description)
     with np.load(path) as archive:
         arrays = dict(archive)
     workload = Workload(fields["name"], "", [(name, kwargs) for name, kwargs in fields["spec"]], fields["optimizer"],
                         0, (), 0, arrays=arrays)
-    step = make_step(workload, runtime)
+    step = training_step(workload, runtime)
     for _ in range(steps):
         step()
     print(peak_rss_kib() / 1024)
@@ -297,7 +276,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for workload in chosen:
             prepare(workload, tn)
-            ours_ms, torch_ms = interleaved_ms([our_step(workload, tn), torch_step(workload, torch)], plan)
+            ours_ms, torch_ms = interleaved_ms([training_step(workload, tn), training_step(workload, torch)], plan)
             memory = None
             if not args.no_memory:
                 memory = peak_rss_mib(workload, "ours", plan, folder), peak_rss_mib(workload, "torch", plan, folder)
@@ -307,7 +286,7 @@ def main() -> None:
         w1 = next((row for row in rows if row[0].name == "W1"), None)
         if w1 is not None and not args.no_neighbour:
             with Neighbour():
-                busy = interleaved_ms([our_step(w1[0], tn), torch_step(w1[0], torch)], plan)
+                busy = interleaved_ms([training_step(w1[0], tn), training_step(w1[0], torch)], plan)
     print(f"float32, median ms per training step, {plan.blocks} blocks of {plan.block_steps} steps per side; "
           f"torch {torch.__version__} on {torch.get_num_threads()} threads, {os.cpu_count()} cores, load average "
           f"{load:.1f} at the start; peak RSS of a child process per side\n")
