@@ -23,7 +23,6 @@ BLAS's counts together.
 """
 
 import os
-import threading
 
 import numba
 import threadpoolctl
@@ -31,35 +30,22 @@ import threadpoolctl
 BLAS_THREADS = 1
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS", "BLIS_NUM_THREADS")
 
-_lock = threading.Lock()
-_configured = False
-_blas_count_chosen = any(name in os.environ for name in BLAS_THREAD_VARIABLES)
-
 
 def configure() -> None:
-    """Apply the policy above, once per process (later calls return at once)."""
-    global _configured
-    if _configured:
-        return
-    with _lock:
-        if _configured:
-            return
-        if not _blas_count_chosen:
-            threadpoolctl.threadpool_limits(BLAS_THREADS, user_api="blas")
-        _configured = True
+    """Apply the policy above. Called once, below, when the module is imported (Python imports a module once, one
+    import at a time)."""
+    if not any(name in os.environ for name in BLAS_THREAD_VARIABLES):
+        threadpoolctl.threadpool_limits(BLAS_THREADS, user_api="blas")
 
 
 def set_num_threads(n: int) -> None:
     """Run Numba's kernels launched from the calling thread, and BLAS, on ``n`` threads (1 to Numba's pool size,
     NUMBA_NUM_THREADS). Numba keeps the count per Python thread; BLAS has one count for the process."""
-    global _blas_count_chosen
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
     most = numba.config.NUMBA_NUM_THREADS
     if not 1 <= n <= most:
         raise ValueError(f"set_num_threads: n must be between 1 and {most} (Numba's pool, NUMBA_NUM_THREADS), got {n}")
-    _blas_count_chosen = True
-    configure()
     numba.set_num_threads(n)
     threadpoolctl.threadpool_limits(n, user_api="blas")
 
