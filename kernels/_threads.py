@@ -9,17 +9,18 @@ over both cores waits for whichever core a neighbour process holds. Measured on 
 CPU-bound neighbour and times within noise of the best quiet ones, whatever Numba's threads do while they wait:
 
 - BLAS runs on one thread: a single-threaded BLAS never wakes its workers, so nothing of it spins between our
-  kernels, and the products of these networks are small enough that a second thread gains little. Left alone when
-  the user chose a count (OPENBLAS_NUM_THREADS, MKL_NUM_THREADS, OMP_NUM_THREADS or BLIS_NUM_THREADS set, or
-  ``set_num_threads`` called).
+  kernels. The products still use every core: ``cpu_matmul.py`` cuts them into blocks that Numba's threads hand
+  to BLAS one each, so a single pool runs the whole step. Left alone when the user chose a count
+  (OPENBLAS_NUM_THREADS, MKL_NUM_THREADS, OMP_NUM_THREADS or BLIS_NUM_THREADS set); BLAS then splits its products
+  itself.
 - Numba keeps its thread count (every core, or NUMBA_NUM_THREADS) and OpenMP's wait policy (OMP_WAIT_POLICY).
   A passive policy (threads sleep at once) was measured too: no faster in training steps beside a neighbour, and
   slower for kernels called back to back, each of which then wakes its threads again.
 
 ``configure()`` applies this once, when this module is imported (``import tinygrad_norm`` does), so that the first
 matrix product already runs under it: a product split over two threads rounds differently from one on one thread,
-and a resumed run must compute what the run that never stopped computed. ``set_num_threads(n)`` sets Numba's and
-BLAS's counts together.
+and a resumed run must compute what the run that never stopped computed. ``set_num_threads(n)`` sets the count of
+Numba's threads, which under the policy also run the products.
 """
 
 import os
@@ -31,23 +32,28 @@ BLAS_THREADS = 1
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS", "BLIS_NUM_THREADS")
 
 
-def configure() -> None:
-    """Apply the policy above. Called once, below, when the module is imported (Python imports a module once, one
-    import at a time)."""
-    if not any(name in os.environ for name in BLAS_THREAD_VARIABLES):
-        threadpoolctl.threadpool_limits(BLAS_THREADS, user_api="blas")
+def configure() -> bool:
+    """Apply the policy above; True when it set BLAS to one thread. Called once, below, when the module is imported
+    (Python imports a module once, one import at a time)."""
+    if any(name in os.environ for name in BLAS_THREAD_VARIABLES):
+        return False
+    threadpoolctl.threadpool_limits(BLAS_THREADS, user_api="blas")
+    return True
 
 
 def set_num_threads(n: int) -> None:
-    """Run Numba's kernels launched from the calling thread, and BLAS, on ``n`` threads (1 to Numba's pool size,
-    NUMBA_NUM_THREADS). Numba keeps the count per Python thread; BLAS has one count for the process."""
+    """Run Numba's kernels launched from the calling thread, and the matrix products, on ``n`` threads (1 to Numba's
+    pool size, NUMBA_NUM_THREADS). Under the policy the products run on Numba's threads (``cpu_matmul.py``) and BLAS
+    stays on one; when the user chose BLAS's count, BLAS gets ``n`` too. Numba keeps the count per Python thread;
+    BLAS has one count for the process."""
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
     most = numba.config.NUMBA_NUM_THREADS
     if not 1 <= n <= most:
         raise ValueError(f"set_num_threads: n must be between 1 and {most} (Numba's pool, NUMBA_NUM_THREADS), got {n}")
     numba.set_num_threads(n)
-    threadpoolctl.threadpool_limits(n, user_api="blas")
+    if not BLAS_ON_ONE_THREAD:
+        threadpoolctl.threadpool_limits(n, user_api="blas")
 
 
 def get_num_threads() -> int:
@@ -55,4 +61,4 @@ def get_num_threads() -> int:
     return numba.get_num_threads()
 
 
-configure()
+BLAS_ON_ONE_THREAD = configure()

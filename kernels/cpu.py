@@ -33,8 +33,10 @@ from ._scalar import (
     splitmix64,
     stats_from_m2,
 )
+from .cpu_activation import relu_backward, relu_forward  # noqa: F401  (ReLU)
 from .cpu_conv import *  # noqa: F403  (convolution and pooling: cpu_conv.__all__)
 from .cpu_loss import cross_entropy_backward, cross_entropy_forward  # noqa: F401  (cross-entropy)
+from .cpu_matmul import matmul  # noqa: F401  (the product, on Numba's threads)
 from .cpu_optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401  (optimizer updates)
 
 MAX_CHUNKS = 32  # row chunks of a two-stage reduction: at most this many ...

@@ -4,8 +4,8 @@ The derivations are in reference_conv.py's docstring; the names here (window, im
 same. Each public function checks its arguments (``_checks_conv.py``, shared with the reference), makes the inputs
 C-contiguous and calls the kernels.
 
-Convolution is im2col, one BLAS matrix product per group, and col2im. The products are numpy's matmul (Numba's own
-np.dot would need SciPy); the Numba kernels do what numpy does in many strided passes and copies: gathering the
+Convolution is im2col, one BLAS matrix product per group, and col2im. The products are ``cpu_matmul.matmul``, on
+Numba's threads; the Numba kernels here do what numpy does in many strided passes and copies: gathering the
 columns, scattering them back, and between (N, O, OH*OW) images and the products' (O, N*OH*OW) layout moving the
 data once, with the bias added or the bias gradient summed on the way. The columns are laid out (C, KH, KW, N, OH,
 OW), which is X_g (K, M) of every group one after the other, so each product is a plain 2-D GEMM with M = N*OH*OW
@@ -28,6 +28,7 @@ from numba import prange
 from . import _checks_conv
 from ._checks_conv import output_hw
 from ._jit import njit
+from .cpu_matmul import matmul
 
 __all__ = ["avg_pool2d_backward", "avg_pool2d_forward", "conv2d_backward", "conv2d_backward_input", "conv2d_forward",
            "max_pool2d_backward", "max_pool2d_forward", "output_hw"]
@@ -148,8 +149,10 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation, groups: int, y) -
     products_buffer = np.empty(conv.O * conv.chunk * conv.P, x.dtype)
     images = y.reshape(conv.N, conv.O, conv.P)
     for start, count in conv.chunks:
-        products = np.matmul(w, conv.columns(x, cols_buffer, start, count),
-                             out=_view(products_buffer, (conv.G, conv.Og, count * conv.P)))  # Y_g = W_g X_g
+        cols = conv.columns(x, cols_buffer, start, count)
+        products = _view(products_buffer, (conv.G, conv.Og, count * conv.P))
+        for g in range(conv.G):
+            matmul(w[g], cols[g], products[g])  # Y_g = W_g X_g
         _to_images(products.reshape(conv.O, count, conv.P), bias, has_bias, images[start : start + count])
 
 
@@ -182,9 +185,13 @@ def _backward(dy, x, weight, groups, window, dx, dweight, dbias):
         _to_channels(images[start : start + count], dy_channels, dbias64)
         dy_g = dy_channels.reshape(conv.G, conv.Og, count * conv.P)
         if dw is not None:
-            dw += dy_g @ conv.columns(x, cols_buffer, start, count).transpose(0, 2, 1)  # dY_g X_g^T
+            cols = conv.columns(x, cols_buffer, start, count)
+            for g in range(conv.G):
+                matmul(dy_g[g], cols[g].T, dw[g], accumulate=True)  # dY_g X_g^T
         if dx is not None:
-            dcols = np.matmul(w.transpose(0, 2, 1), dy_g, out=_view(cols_buffer, (conv.G, conv.K, count * conv.P)))
+            dcols = _view(cols_buffer, (conv.G, conv.K, count * conv.P))
+            for g in range(conv.G):
+                matmul(w[g].T, dy_g[g], dcols[g])  # W_g^T dY_g
             _col2im(dcols.reshape(conv.C, conv.KH, conv.KW, count, *window.out), window.stride, window.dilation,
                     window.before, dx[start : start + count])
     if dbias is not None:
@@ -226,6 +233,30 @@ def _max_pool_forward(x, kernel, stride, dilation, before, y, indices):
 
 
 @njit(parallel=True, reassociate=False)
+def _max_pool_2x2(x, y, indices):
+    """_max_pool_forward for the window of nearly every CNN: 2x2, stride 2, no padding or dilation. With the
+    window's size known to the compiler, the scan unrolls and picks the maximum with selects instead of branches
+    (data-dependent branches mispredict on about half the comparisons); this runs about 3x faster."""
+    N, C, H, W = x.shape
+    OH, OW = y.shape[2:]
+    for task in prange(N * C):
+        m, c = task // C, task % C
+        plane, y_plane, i_plane = x[m, c], y[m, c], indices[m, c]
+        for i in range(OH):
+            for j in range(OW):
+                best = plane[2 * i, 2 * j]
+                best_index = 2 * i * W + 2 * j
+                for a in range(2):
+                    for b in range(2):
+                        value = plane[2 * i + a, 2 * j + b]
+                        better = (value > best) | (value != value)  # torch's test: greater, or nan
+                        best = value if better else best
+                        best_index = (2 * i + a) * W + 2 * j + b if better else best_index
+                y_plane[i, j] = best
+                i_plane[i, j] = best_index
+
+
+@njit(parallel=True, reassociate=False)
 def _max_pool_backward(dy, indices, dx):
     """dy, indices (N, C, P) -> dx (N, C, H*W). Returns the number of indices outside [0, H*W) other than -1."""
     N, C, P = dy.shape
@@ -247,8 +278,13 @@ def _max_pool_backward(dy, indices, dx):
 def max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode: bool, y, indices) -> None:
     """x (N, C, H, W) -> y (N, C, OH, OW) and indices (N, C, OH, OW) int64 into the (H, W) plane."""
     window = _checks_conv.max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode, y, indices)
-    _max_pool_forward(np.ascontiguousarray(x), window.kernel, window.stride, window.dilation, window.before, y,
-                      indices)
+    x = np.ascontiguousarray(x)
+    plain_2x2 = (window.kernel, window.stride, window.dilation, window.padding) == ((2, 2), (2, 2), (1, 1),
+                                                                                    ((0, 0), (0, 0)))
+    if plain_2x2 and 2 * window.out[0] <= x.shape[2] and 2 * window.out[1] <= x.shape[3]:  # (not ceil_mode's
+        _max_pool_2x2(x, y, indices)  # last window past an odd H or W)
+    else:
+        _max_pool_forward(x, window.kernel, window.stride, window.dilation, window.before, y, indices)
 
 
 def max_pool2d_backward(dy, indices, dx) -> None:

@@ -64,8 +64,10 @@ import numpy as np
 from numba import config, cuda
 
 from . import _checks, _numba_cache, _scalar
+from .reference_activation import relu_backward, relu_forward  # noqa: F401  (ReLU, in CuPy)
 from .reference_conv import *  # noqa: F403  (convolution and pooling run as array code, in CuPy)
 from .reference_loss import cross_entropy_backward, cross_entropy_forward  # noqa: F401  (cross-entropy)
+from .reference_matmul import matmul  # noqa: F401  (the product, in CuPy)
 from .reference_optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401  (optimizer updates)
 
 if not cuda.is_available():

@@ -55,8 +55,10 @@ The product x * (1 / keep_prob) is formed in float64 and rounded once, so every 
 import numpy as np
 
 from . import _checks, _scalar
+from .reference_activation import relu_backward, relu_forward  # noqa: F401  (ReLU)
 from .reference_conv import *  # noqa: F403  (convolution and pooling: reference_conv.__all__)
 from .reference_loss import cross_entropy_backward, cross_entropy_forward  # noqa: F401  (cross-entropy)
+from .reference_matmul import matmul  # noqa: F401  (the product)
 from .reference_optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401  (optimizer updates)
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import numpy as np
 
 from .dtypes import DTypeError, float32, promote
 from .ops.binary import Atan2, ClampTensor, CopySign, Extremum, Hypot, LogAddExp
-from .ops.elementwise import GELU, Abs, Clip, Exp, LeakyReLU, Log, Sigmoid, Sqrt, Tanh, Where
+from .ops.elementwise import GELU, Abs, Clip, Exp, LeakyReLU, Log, ReLU, Sigmoid, Sqrt, Tanh, Where
 from .ops.special import Erf, Erfc
 from .ops.unary import (
     Acos,
@@ -148,7 +148,7 @@ class MathMethods:
         return Sigmoid.apply(floating(self))
 
     def relu(self) -> Tensor:
-        return LeakyReLU.apply(self, negative_slope=0.0)
+        return ReLU.apply(self)
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
         return LeakyReLU.apply(self, negative_slope=negative_slope)

@@ -65,9 +65,12 @@ SHAPES = [
     PoolCase((1, 2, 5, 5), (2, 2), (2, 2), ((1, 1), (1, 1)), ceil_mode=True),  # a window would start in the padding
     PoolCase((2, 2, 7, 6), (2, 2), (2, 3), ((1, 1), (0, 0)), dilation=(2, 1), ceil_mode=True),
     PoolCase((1, 2, 1, 3), (2, 2), (2, 2), ceil_mode=True),  # the kernel is larger than the plane
+    PoolCase((2, 3, 8, 6), (2, 2), (2, 2)),  # the 2x2 window of CNNs (a kernel of its own in cpu)...
+    PoolCase((2, 2, 5, 7), (2, 2), (2, 2), ceil_mode=True),  # ... in ceil mode at odd sides (the generic kernel)
 ]
 CASES = [PoolCase(**{**case.__dict__, "dtype": dtype}) for case in SHAPES for dtype in (np.float32, np.float64)] + [
-    PoolCase(**{**SHAPES[1].__dict__, "layout": "strided", "dtype": np.float32})
+    PoolCase(**{**SHAPES[1].__dict__, "layout": "strided", "dtype": np.float32}),
+    PoolCase(**{**SHAPES[0].__dict__, "layout": "strided", "dtype": np.float32}),
 ]
 AVG_CASES = [case for case in CASES if case.dilation == (1, 1)]
 SYMMETRIC = [case for case in CASES if case.dtype == np.float64 and all(a == b for a, b in case.padding)]  # as torch's

@@ -1,5 +1,6 @@
 """The thread policy of ``kernels/_threads.py``: from the import on, before any kernel, BLAS runs on one thread, unless
-the user chose a count; ``set_num_threads`` sets Numba's and BLAS's counts together. Each case runs in a fresh
+the user chose a count; ``set_num_threads`` sets Numba's count, which then runs the products too, and BLAS's only
+where the user chose BLAS's count. Each case runs in a fresh
 Python process, as the policy is applied once per process."""
 
 import json
@@ -72,13 +73,16 @@ print(json.dumps(seen))
 """
 
 
-def test_set_num_threads_sets_numba_and_blas_together():
+@pytest.mark.parametrize("user_blas_threads", [None, "2"])
+def test_set_num_threads_sets_blas_only_where_the_user_chose_its_count(user_blas_threads):
     env = {key: value for key, value in os.environ.items() if key not in BLAS_THREAD_VARIABLES}
     env["NUMBA_NUM_THREADS"] = "2"
+    if user_blas_threads:
+        env["OPENBLAS_NUM_THREADS"] = user_blas_threads
     result = subprocess.run([sys.executable, "-c", NUM_THREADS_SCRIPT], env=env, capture_output=True, text=True,
                             timeout=600)
     assert result.returncode == 0, f"exit status {result.returncode}\n{result.stderr[-3000:]}"
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen["one"] == [1, [1]]
-    assert seen["two"] == [2, [2]]
+    assert seen["two"] == [2, [2] if user_blas_threads else [1]]  # under the policy, Numba's threads run products
     assert seen["errors"] == ["ValueError", "ValueError", "TypeError", "TypeError", "TypeError"]

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from .. import backend
 from ..autograd import Function
 from ..shapes import unbroadcast
 from .special import erf
@@ -172,27 +173,41 @@ class Sigmoid(Function):
         return grad * self.y * (1 - self.y)
 
 
-class LeakyReLU(Function):
-    """max(x, 0) + slope * min(x, 0); ReLU is slope 0. At x == 0 the gradient is `slope` (as torch).
+class ReLU(Function):
+    """max(x, 0): the backend's `relu_forward` and `relu_backward` (kernels/reference_activation.py). The backward
+    passes the gradient where y != 0, true exactly where not x <= 0 (torch's rule, which lets a nan's gradient
+    through), so the output (the next op's input, held anyway) stands in for a saved mask."""
 
-    ReLU takes no `where`: numpy's branches on every element, which on random signs is some 25x slower than a
-    vectorized pass. Its backward multiplies by y != 0, true exactly where not x <= 0 (torch's rule, which lets a
-    nan's gradient through), so the output it keeps (the next op's input, held anyway) stands in for a saved mask.
-    """
+    saved_inputs, saves_output = (), True
+
+    def forward(self, x):
+        self.kernels = backend.kernels(x)
+        self.y = self.xp.empty(x.shape, x.dtype)
+        self.kernels.relu_forward(x, self.y)
+        return self.y
+
+    def backward(self, grad):
+        dx = self.xp.empty(self.y.shape, self.y.dtype)
+        self.kernels.relu_backward(grad.astype(self.y.dtype, copy=False), self.y, dx)
+        return dx
+
+    def composed(self, x):
+        """x times the constant mask y != 0."""
+        return x * (self.y != 0).astype(x.dtype)
+
+
+class LeakyReLU(Function):
+    """max(x, 0) + slope * min(x, 0), slope != 0 (ReLU is its own op). At x == 0 the gradient is `slope` (as
+    torch)."""
 
     saved_inputs, linear = (), True
 
-    def forward(self, x, negative_slope=0.0):
+    def forward(self, x, negative_slope):
         self.slope = negative_slope
-        if negative_slope == 0:
-            self.y = self.xp.maximum(x, 0)
-            return self.y
         self.positive = x > 0
         return self.xp.where(self.positive, x, x * negative_slope)
 
     def backward(self, grad):
-        if self.slope == 0:
-            return grad * (self.y != 0)
         return self.xp.where(self.positive, grad, grad * self.slope)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import backend
 from ..autograd import Function
 
 
@@ -12,16 +13,18 @@ class AffineMap(Function):
     With g = dL/dy and x, g flattened to (M, in) and (M, out) over the leading axes:
     dx = g W, dW = gᵀ x, db = Σ_m g[m]. One op instead of a transpose, a product and a broadcast add: the bias is
     added into the product's fresh array, and BLAS reads W and gᵀ through its transpose flags, so dW comes out
-    (out, in) as W is laid out, a fresh array the weight's `.grad` takes without a copy. `composed` is the same
-    map in Tensor ops (the graph backward).
+    (out, in) as W is laid out, a fresh array the weight's `.grad` takes without a copy. The products are the
+    backend's `matmul` (on the CPU, on Numba's threads). `composed` is the same map in Tensor ops (the graph
+    backward).
     """
 
     saved_inputs = (0, -1)  # x and the weight; the bias is not read by the backward
 
     def forward(self, x, *affine):
         *bias, weight = affine
+        self.kernels = backend.kernels(x)
         self.x, self.weight, self.has_bias = x, weight, bool(bias)
-        y = x @ weight.T
+        y = self.product(x.reshape(-1, x.shape[-1]), weight.T).reshape(*x.shape[:-1], weight.shape[0])
         if bias:
             y += bias[0]
         return y
@@ -29,12 +32,18 @@ class AffineMap(Function):
     def backward(self, grad):
         wanted = self.needs_input_grad
         x, weight = self.x, self.weight
-        g = grad.reshape(-1, grad.shape[-1])  # (M, out)
-        dx = (grad @ weight).reshape(x.shape) if wanted[0] else None
-        dweight = g.T @ x.reshape(-1, x.shape[-1]) if wanted[-1] else None
+        g = grad.astype(x.dtype, copy=False).reshape(-1, grad.shape[-1])  # (M, out)
+        dx = self.product(g, weight).reshape(x.shape) if wanted[0] else None
+        dweight = self.product(g.T, x.reshape(-1, x.shape[-1])) if wanted[-1] else None
         if not self.has_bias:
             return dx, dweight
         return dx, g.sum(axis=0) if wanted[1] else None, dweight
+
+    def product(self, a, b):
+        """a @ b for 2-D a and b, in a fresh array."""
+        out = self.xp.empty((a.shape[0], b.shape[1]), a.dtype)
+        self.kernels.matmul(a, b, out)
+        return out
 
     def composed(self, x, *affine):
         *bias, weight = affine
