@@ -215,23 +215,25 @@ def _row_norm_backward(dy, x, mean, rstd, weight, has_weight, groups, center, dx
 
 
 @njit()
-def _channel_grad_sums(dy, x, mean, rstd):
-    """(sum dy, sum dy * x_hat) over one channel's runs; dy, x (N, S)."""
+def _channel_grad_sums(dy, x, c, mean, rstd):
+    """(sum dy, sum dy * x_hat) over the runs of channel c; dy, x (N, C, S). The runs are taken as ``x[n, c]`` of
+    the C-contiguous arrays, so Numba knows them contiguous and vectorizes (``x[:, c]`` would lose that)."""
     sum_dy = 0.0
     sum_dy_xhat = 0.0
     for n in range(x.shape[0]):
-        run_dy, run_dy_xhat = _grad_sums(dy[n], x[n], mean, rstd)
+        run_dy, run_dy_xhat = _grad_sums(dy[n, c], x[n, c], mean, rstd)
         sum_dy += run_dy
         sum_dy_xhat += run_dy_xhat
     return sum_dy, sum_dy_xhat
 
 
 @njit()
-def _channel_input_grad(dy, x, mean, rstd, w, sum_dy, sum_dy_xhat, count, batch_stats, dx):
-    """dx over one channel's runs from its sums of dy and dy * x_hat over ``count`` elements; dy, x, dx (N, S)."""
+def _channel_input_grad(dy, x, c, mean, rstd, w, sum_dy, sum_dy_xhat, count, batch_stats, dx):
+    """dx over the runs of channel c from its sums of dy and dy * x_hat over ``count`` elements; dy, x, dx
+    (N, C, S)."""
     term2, term3 = channel_grad_terms(w, sum_dy, sum_dy_xhat, count)
     for n in range(x.shape[0]):
-        _input_grad_run(dy[n], x[n], mean, rstd, w, term2, term3, batch_stats, dx[n])
+        _input_grad_run(dy[n, c], x[n, c], mean, rstd, w, term2, term3, batch_stats, dx[n, c])
 
 
 @njit(parallel=True)
@@ -266,18 +268,18 @@ def _channel_backward_runs(dy, x, mean, rstd, weight, has_weight, batch_stats, d
     pass finds the channel's runs still in cache."""
     N, C, S = x.shape
     for c in prange(C):
-        sum_dy, sum_dy_xhat = _channel_grad_sums(dy[:, c], x[:, c], mean[c], rstd[c])
+        sum_dy, sum_dy_xhat = _channel_grad_sums(dy, x, c, mean[c], rstd[c])
         dweight[c] = sum_dy_xhat
         dbias[c] = sum_dy
         w = channel_param(weight, has_weight, c, 1.0)
-        _channel_input_grad(dy[:, c], x[:, c], mean[c], rstd[c], w, sum_dy, sum_dy_xhat, N * S, batch_stats, dx[:, c])
+        _channel_input_grad(dy, x, c, mean[c], rstd[c], w, sum_dy, sum_dy_xhat, N * S, batch_stats, dx)
 
 
 @njit(parallel=True)
 def _channel_grad_sums_runs(dy, x, mean, rstd, sum_dy, sum_dy_xhat):
     """dy, x (N, C, S) -> sum_dy, sum_dy_xhat (C,) float64."""
     for c in prange(x.shape[1]):
-        sum_dy[c], sum_dy_xhat[c] = _channel_grad_sums(dy[:, c], x[:, c], mean[c], rstd[c])
+        sum_dy[c], sum_dy_xhat[c] = _channel_grad_sums(dy, x, c, mean[c], rstd[c])
 
 
 @njit(parallel=True)
@@ -285,7 +287,7 @@ def _channel_input_grad_runs(dy, x, mean, rstd, weight, has_weight, sum_dy, sum_
     """dy, x, dx (N, C, S): dx from given sums over ``count`` elements per channel."""
     for c in prange(x.shape[1]):
         w = channel_param(weight, has_weight, c, 1.0)
-        _channel_input_grad(dy[:, c], x[:, c], mean[c], rstd[c], w, sum_dy[c], sum_dy_xhat[c], count, True, dx[:, c])
+        _channel_input_grad(dy, x, c, mean[c], rstd[c], w, sum_dy[c], sum_dy_xhat[c], count, True, dx)
 
 
 # ---------------------------------------------------------------------------------------------------------------

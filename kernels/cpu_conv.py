@@ -17,9 +17,12 @@ float32): a 64-channel convolution does not allocate columns nine times the size
 64 -> 64 case above took 40% longer), and one column buffer serves every chunk. The chunks depend on the shape
 alone.
 
-Parallel loops write disjoint data: im2col one (c, a, b, image) row of columns per task, col2im and the pooling
-kernels one (n, c) plane per task (the windows that overlap in a plane are added serially), the layout changes one
-(n, o) run or one channel per task.
+Parallel loops write disjoint data: im2col one (c, a, b) row of columns for one image per task, or for several
+where the images are small (at 4x4 a task per image took 1.6x as long, in the index arithmetic); col2im and the
+pooling kernels one (n, c) plane per task (the windows that overlap in a plane are added serially); the layout
+changes one (n, o) run or one channel per task. Where an output plane has fewer than TASK_ENTRIES positions (16x16)
+the images are padded before im2col, so its reads test no bounds (1.5-1.8x faster at 4x4 and 14x14; at 32x32 the
+padding pass cost more than it saved).
 """
 
 import numpy as np
@@ -34,50 +37,82 @@ __all__ = ["avg_pool2d_backward", "avg_pool2d_forward", "conv2d_backward", "conv
            "max_pool2d_backward", "max_pool2d_forward", "output_hw"]
 
 COLUMN_ELEMENTS = 2**21  # most column entries per chunk of images
+TASK_ENTRIES = 256  # least column entries per im2col task: small images go several to a task
 
 # ---------------------------------------------------------------------------------------------------------------
 # convolution: im2col, col2im and the layout changes around the products
 
 
 @njit(parallel=True, reassociate=False)
-def _im2col(x, kernel, stride, dilation, before, cols):
-    """x (n, C, H, W) -> cols (C, KH, KW, n, OH, OW): cols[c, a, b, m, i, j] = x_pad[m, c, i sh + a dh, j sw + b dw]."""
+def _pad(x, before, padded):
+    """x (n, C, H, W) -> padded (n, C, top + H + bottom, left + W + right): x inside, zeros around."""
+    N, C, H, W = x.shape
+    top, left = before
+    for task in prange(N * C):
+        m, c = task // C, task % C
+        source, target = x[m, c], padded[m, c]
+        target[:] = 0.0
+        for h in range(H):
+            for w in range(W):
+                target[h + top, w + left] = source[h, w]
+
+
+@njit(parallel=True, reassociate=False)
+def _im2col(x, kernel, stride, dilation, before, is_padded, cols):
+    """x (n, C, H, W) -> cols (C, KH, KW, n, OH, OW): cols[c, a, b, m, i, j] = x_pad[m, c, i sh + a dh, j sw + b dw].
+
+    With ``is_padded`` x is x_pad itself (``_pad``), every window fits and the reads test no bounds (their indices
+    are unsigned, so Numba adds no wraparound test either); else each read tests whether it falls in the padding.
+    """
     N, C, H, W = x.shape
     KH, KW = kernel
     (sh, sw), (dh, dw), (top, left) = stride, dilation, before
     OH, OW = cols.shape[4:]
-    for task in prange(C * KH * KW * N):
-        m, b, a, c = task % N, (task // N) % KW, (task // (N * KW)) % KH, task // (N * KW * KH)
-        target, plane = cols[c, a, b, m], x[m, c]
-        for i in range(OH):
-            h = i * sh + a * dh - top
-            row_inside = 0 <= h < H
-            for j in range(OW):
-                w = j * sw + b * dw - left
-                target[i, j] = plane[h, w] if row_inside and 0 <= w < W else 0.0
+    per_task = max(1, TASK_ENTRIES // max(1, OH * OW))  # images per task
+    blocks = (N + per_task - 1) // per_task
+    for task in prange(C * KH * KW * blocks):
+        block, b, a = task % blocks, (task // blocks) % KW, (task // (blocks * KW)) % KH
+        c = task // (blocks * KW * KH)
+        for m in range(block * per_task, min(N, (block + 1) * per_task)):
+            target, plane = cols[c, a, b, m], x[m, c]
+            for i in range(OH):
+                if is_padded:
+                    row, target_row = plane[np.uintp(i * sh + a * dh)], target[i]
+                    for j in range(OW):
+                        target_row[j] = row[np.uintp(j * sw + b * dw)]
+                    continue
+                h = i * sh + a * dh - top
+                row_inside = 0 <= h < H
+                for j in range(OW):
+                    w = j * sw + b * dw - left
+                    target[i, j] = plane[h, w] if row_inside and 0 <= w < W else 0.0
 
 
 @njit(parallel=True, reassociate=False)
 def _col2im(dcols, stride, dilation, before, dx):
     """dcols (C, KH, KW, n, OH, OW) -> dx (n, C, H, W), the adjoint of _im2col: each column entry added back at the
-    position it was read from."""
+    position it was read from. A plane's entries are added into a padded plane, where every window fits and no
+    position needs a bounds test (the indices are unsigned, so Numba adds no wraparound test either), and its
+    inside is then copied to dx: 1.7-2.2x faster than testing each position on 4x4 to 14x14 planes."""
     C, KH, KW, N, OH, OW = dcols.shape
     H, W = dx.shape[2:]
     (sh, sw), (dh, dw), (top, left) = stride, dilation, before
+    padded_h = max((OH - 1) * sh + (KH - 1) * dh + 1, top + H)
+    padded_w = max((OW - 1) * sw + (KW - 1) * dw + 1, left + W)
     for task in prange(N * C):
         m, c = task // C, task % C
-        plane = dx[m, c]
-        plane[:] = 0.0
+        padded = np.zeros((padded_h, padded_w), dx.dtype)
         for a in range(KH):
             for b in range(KW):
                 source = dcols[c, a, b, m]
                 for i in range(OH):
-                    h = i * sh + a * dh - top
-                    if 0 <= h < H:
-                        for j in range(OW):
-                            w = j * sw + b * dw - left
-                            if 0 <= w < W:
-                                plane[h, w] += source[i, j]
+                    row, source_row = padded[np.uintp(i * sh + a * dh)], source[i]
+                    for j in range(OW):
+                        row[np.uintp(j * sw + b * dw)] += source_row[j]
+        plane = dx[m, c]
+        for h in range(H):
+            for w in range(W):
+                plane[h, w] = padded[h + top, w + left]
 
 
 @njit(parallel=True, reassociate=False)
@@ -133,7 +168,14 @@ class _Conv:
         """X_g of every group for images start..start+count: (G, K, count * P), built in ``buffer``."""
         w = self.window
         cols = _view(buffer, (self.C, self.KH, self.KW, count, *w.out))
-        _im2col(x[start : start + count], w.kernel, w.stride, w.dilation, w.before, cols)
+        x = x[start : start + count]
+        if self.P < TASK_ENTRIES:  # small images: padding them first costs less than a bounds test per read
+            (top, bottom), (left, right) = w.padding
+            padded = np.empty((count, self.C, top + x.shape[2] + bottom, left + x.shape[3] + right), x.dtype)
+            _pad(x, w.before, padded)
+            _im2col(padded, w.kernel, w.stride, w.dilation, w.before, True, cols)
+        else:
+            _im2col(x, w.kernel, w.stride, w.dilation, w.before, False, cols)
         return cols.reshape(self.G, self.K, count * self.P)
 
 

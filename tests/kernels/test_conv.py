@@ -67,6 +67,7 @@ SHAPES = [
     ConvCase((0, 3, 5, 5), (2, 3, 3, 3), padding=((1, 1), (1, 1))),  # empty batch
     ConvCase((3, 1, 28, 28), (16, 1, 3, 3), padding=((1, 1), (1, 1))),  # a small CNN's first and second layers
     ConvCase((3, 16, 14, 14), (32, 16, 3, 3), padding=((1, 1), (1, 1))),
+    ConvCase((37, 2, 6, 5), (3, 2, 3, 3), padding=((1, 1), (1, 1))),  # small images: 8 to a task, a short last
 ]
 CASES = (
     [ConvCase(**{**case.__dict__, "dtype": dtype}) for case in SHAPES for dtype in (np.float32, np.float64)]
