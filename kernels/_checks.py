@@ -16,7 +16,7 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _is_array(a):
-    return hasattr(a, "shape") and hasattr(a, "dtype") and hasattr(a, "strides")
+    return type(a) is np.ndarray or (hasattr(a, "shape") and hasattr(a, "dtype") and hasattr(a, "strides"))
 
 
 def _float_array(name, a):
@@ -43,6 +43,8 @@ def _exact(name, a, dtype, shape):
 
 def _c_contiguous(a):
     """numpy's C_CONTIGUOUS flag, from shape and strides: axes of length 1 may have any stride, empty arrays any."""
+    if type(a) is np.ndarray:
+        return a.flags.c_contiguous
     if 0 in tuple(a.shape):
         return True
     expected = a.dtype.itemsize

@@ -59,12 +59,19 @@ def use_backend(name: str):
 
 
 def _on_gpu(array) -> bool:
-    return hasattr(array, "__cuda_array_interface__") and not isinstance(array, np.ndarray)
+    return type(array) is not np.ndarray and hasattr(array, "__cuda_array_interface__")
 
 
 def kernels(array=None) -> ModuleType:
     """The kernel module to call for ``array``: the cuda module for a GPU array, else the current backend's."""
-    return importlib.import_module(_MODULES["cuda" if _on_gpu(array) else _current])
+    name = _MODULES["cuda" if _on_gpu(array) else _current]
+    module = _loaded.get(name)
+    if module is None:  # imported on first use: the cuda module imports numba.cuda
+        module = _loaded[name] = importlib.import_module(name)
+    return module
+
+
+_loaded: dict[str, ModuleType] = {}  # kernel modules by name, once imported
 
 
 try:
