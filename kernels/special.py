@@ -7,15 +7,17 @@
 import math
 
 import numpy as np
+from numba import prange
 
 from . import _checks
 from ._jit import njit
 
 
-@njit()
+@njit(parallel=True)
 def _erf(x, y):
-    """x, y (n,): y = erf(x), computed in float64 and rounded once to y's dtype."""
-    for i in range(x.size):
+    """x, y (n,): y = erf(x) by the C library's erff or erf (Numba picks the one of x's precision); on Numba's
+    threads, since a library call per element (about 10 ns) does not vectorize."""
+    for i in prange(x.size):
         y[i] = math.erf(x[i])
 
 
@@ -25,10 +27,10 @@ def erf(x, y) -> None:
     _erf(np.ascontiguousarray(x).reshape(-1), y.reshape(-1))
 
 
-@njit()
+@njit(parallel=True)
 def _erfc(x, y):
-    """x, y (n,): y = erfc(x), computed in float64 and rounded once to y's dtype."""
-    for i in range(x.size):
+    """x, y (n,): y = erfc(x) by the C library's erfcf or erfc; on Numba's threads, as _erf."""
+    for i in prange(x.size):
         y[i] = math.erfc(x[i])
 
 
