@@ -62,6 +62,9 @@ def _on_gpu(array) -> bool:
     return type(array) is not np.ndarray and hasattr(array, "__cuda_array_interface__")
 
 
+_loaded: dict[str, ModuleType] = {}  # kernel modules by name, once imported
+
+
 def kernels(array=None) -> ModuleType:
     """The kernel module to call for ``array``: the cuda module for a GPU array, else the current backend's."""
     name = _MODULES["cuda" if _on_gpu(array) else _current]
@@ -69,9 +72,6 @@ def kernels(array=None) -> ModuleType:
     if module is None:  # imported on first use: the cuda module imports numba.cuda
         module = _loaded[name] = importlib.import_module(name)
     return module
-
-
-_loaded: dict[str, ModuleType] = {}  # kernel modules by name, once imported
 
 
 try:
