@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from tinygrad_norm.kernels import cpu, reference
+from numba import njit
+from tinygrad_norm.kernels import cpu, cpu_loss, reference
 
 import tinygrad_norm as tn
 from tinygrad_norm import backend, gradcheck, gradgradcheck
@@ -102,6 +103,27 @@ def test_cpu_matches_reference(case):
     tol = dict(rtol=2e-6, atol=1e-7) if case.dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
     for name, a, b in zip(("loss", "dlogits"), got, want):
         np.testing.assert_allclose(a, b, **tol, err_msg=name)
+
+
+@njit
+def _exps(x, y):
+    for i in range(x.size):
+        y[i] = cpu_loss._exp(x[i])
+
+
+def test_cpu_exp_is_within_two_ulp_of_numpys():
+    """The vectorizable exp of the Numba kernels against numpy's over its range, and its values past the ends."""
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(cpu_loss.LOWEST, cpu_loss.HIGHEST, 200_000), rng.uniform(-30, 0, 200_000),
+                        rng.uniform(-1e-9, 1e-9, 1000), [0.0, -0.0, cpu_loss.LOWEST, cpu_loss.HIGHEST]])
+    y = np.empty_like(x)
+    _exps(x, y)
+    want = np.exp(x)
+    assert np.all(np.abs(y - want) <= 2 * np.spacing(want))
+    ends = np.array([cpu_loss.LOWEST - 1e-9, -745.2, -np.inf, cpu_loss.HIGHEST + 1e-9, np.inf, np.nan])
+    got = np.empty_like(ends)
+    _exps(ends, got)
+    np.testing.assert_array_equal(got, [0.0, 0.0, 0.0, np.inf, np.inf, np.nan])
 
 
 @pytest.mark.parametrize("module", [cpu, reference], ids=["cpu", "reference"])
