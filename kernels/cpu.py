@@ -488,13 +488,17 @@ def channel_norm_forward(x, weight, bias, eps: float, y, mean, rstd, var_unbiase
     m2 = np.empty(x.shape[1])
     _moments(x, mean, m2)
     _channel_stats(x.shape[0] * x.shape[2], m2, float(eps), rstd, var_unbiased)
-    channel_norm_apply(x, mean, rstd, weight, bias, y)
+    _apply(x, mean, rstd, weight, bias, y)
 
 
 def channel_norm_apply(x, mean, rstd, weight, bias, y) -> None:
     """y = (x - mean[c]) * rstd[c] * weight[c] + bias[c] with given statistics mean, rstd (C,) float64."""
     _checks.channel_norm_apply(x, mean, rstd, weight, bias, y)
-    x, mean, rstd = np.ascontiguousarray(x), _flat(mean), _flat(rstd)
+    _apply(np.ascontiguousarray(x), _flat(mean), _flat(rstd), weight, bias, y)
+
+
+def _apply(x, mean, rstd, weight, bias, y):
+    """channel_norm_apply on checked arguments: x C-contiguous, mean and rstd flat."""
     weight, has_weight = _optional(weight, x.dtype)
     bias, has_bias = _optional(bias, x.dtype)
     if x.shape[2] == 1:
