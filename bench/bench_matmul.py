@@ -23,11 +23,15 @@ import tinygrad_norm  # noqa: F401  (the thread policy: BLAS on one thread)
 PRODUCTS = [
     ("W1 Linear 784->512 forward, x Wᵀ", 128, 784, 512, False, True),
     ("W1 its weight gradient, gᵀ x", 512, 128, 784, True, False),
+    ("W2 Linear 784->512 weight gradient, batch 16", 512, 16, 784, True, False),
     ("W4 Linear 1024->1024 forward", 64, 1024, 1024, False, True),
+    ("W4 its weight gradient", 1024, 64, 1024, True, False),
     ("W3 conv 16->32 forward, W X", 32, 144, 12544, False, False),
     ("W3 its input gradient, Wᵀ dY", 144, 32, 12544, True, False),
     ("W3 its weight gradient, dY Xᵀ", 32, 12544, 144, False, True),
-    ("W3 conv 1->16 weight gradient", 16, 50176, 9, False, True),
+    ("W3 conv 1->16 forward", 16, 9, 50176, False, False),
+    ("W3 its weight gradient", 16, 50176, 9, False, True),
+    ("W6 conv 1->32 forward", 32, 9, 4096, False, False),
 ]
 CALLS, WARMUP = 50, 5
 

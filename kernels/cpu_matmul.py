@@ -11,7 +11,7 @@ the 64-bit integers of the ILP64 interface that numpy's wheels ship (``scipy_cbl
 the shape alone, so the result does not depend on the thread count. Numpy's matmul does the product instead, on
 the calling thread, when:
 
-- the product is small (SMALL multiply-adds) or has a single block;
+- the product is small (at most SMALL multiply-adds) or has a single block;
 - the dtype is not float32 or float64;
 - BLAS has no such symbol (another BLAS than numpy's wheels' OpenBLAS);
 - the user chose BLAS's thread count (``_threads.BLAS_ON_ONE_THREAD`` is False): BLAS then splits its products.
@@ -30,9 +30,11 @@ from .reference_matmul import check_matmul
 __all__ = ["matmul"]
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112  # the CBLAS enumerations
-SMALL = 1 << 21  # multiply-adds: a product with fewer runs as one call on the calling thread (about 50 us)
+# OpenBLAS's small-matrix kernels take products of up to SMALL multiply-adds without packing a and b: 2-5x faster
+# at the sizes of a small convolution's products. A product this small runs as one call on the calling thread.
+SMALL = 100**3
 MIN_BLOCK = 64  # rows, columns or depth per block: at least this many ...
-MAX_BLOCKS = 8  # ... in at most this many blocks of equal size
+MANY_BLOCKS, FEW_BLOCKS = 8, 2  # ... in this many blocks of equal size (see _cut)
 DEPTH_RATIO = 16  # the depth K is cut when it is this many times the larger of M and N
 ROWS, COLUMNS, DEPTH = 0, 1, 2  # the axes of (M, N, K)
 
@@ -107,12 +109,17 @@ def _gemm_blocks(gemm, sizes, cut, block, a, trans_a, lda, a_block, b, trans_b, 
 
 
 def _cut(M, N, K):
-    """(axis, number of blocks) of the cut, or None for one call: rows or columns of out, whichever are more, or
-    the depth K when it is DEPTH_RATIO times longer (a weight gradient summed over a long batch)."""
-    if M * N * K < SMALL:
+    """(axis, number of blocks) of the cut, or None for one call: rows or columns of out, whichever are more (rows
+    when as many), or the depth K when it is DEPTH_RATIO times longer (a weight gradient summed over a long batch).
+    MANY_BLOCKS blocks for a product of up to MANY_BLOCKS SMALL multiply-adds (small ones each) or of a depth K
+    under MIN_BLOCK, FEW_BLOCKS for the others: per product of the training-step benchmark on 2 cores, the other
+    count took 1.1 to 2.5 times as long."""
+    work = M * N * K
+    if work <= SMALL:
         return None
-    axis, length = (DEPTH, K) if K >= DEPTH_RATIO * max(M, N) else (ROWS, M) if M > N else (COLUMNS, N)
-    blocks = min(MAX_BLOCKS, length // MIN_BLOCK)
+    axis, length = (DEPTH, K) if K >= DEPTH_RATIO * max(M, N) else (ROWS, M) if M >= N else (COLUMNS, N)
+    many = work <= MANY_BLOCKS * SMALL or K < MIN_BLOCK
+    blocks = min(MANY_BLOCKS if many else FEW_BLOCKS, length // MIN_BLOCK)
     return (axis, blocks) if blocks >= 2 else None
 
 
