@@ -36,7 +36,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 def _weighted_mean(total: Tensor, weight_sum) -> Tensor:
     """total / weight_sum; nan when nothing was counted (every target ignored), with zero gradients (as torch)."""
-    return total * (1.0 / weight_sum) if weight_sum else total + math.nan
+    return total / weight_sum if weight_sum else total + math.nan
 
 
 def _class_targets(input: Tensor, target) -> tuple[Tensor, np.ndarray]:
@@ -75,6 +75,11 @@ def _reduce_rows(loss: Tensor, row_weight, reduction: str, input: Tensor) -> Ten
         return _weighted_mean(loss.sum(), row_weight.sum())
     if reduction == "sum":
         return loss.sum()
+    return _in_target_shape(loss, input)
+
+
+def _in_target_shape(loss: Tensor, input: Tensor) -> Tensor:
+    """Per-row losses (M,) in the target's shape: (N, d1, ...), or () for a 1-D input."""
     return loss.reshape(*((input.shape[0], *input.shape[2:]) if input.ndim > 1 else ()))
 
 
@@ -122,13 +127,13 @@ def cross_entropy(
         if weight is not None:
             per_class = per_class * weight.reshape(-1, *[1] * (input.ndim - 2))
         return _reduce(per_class.sum(axis=class_axis), reduction)
-    scores, target, _, row_weight = _class_rows(input, target, weight, ignore_index)
+    scores, target = _class_targets(input, target)
     if scores.dtype not in (np.float32, np.float64):  # the kernels take these two; float16 goes through float32
         scores = scores.astype(np.float32)
     class_weight = None if weight is None else weight.data.astype(scores.dtype, copy=False)
-    rows = CrossEntropy.apply(scores, target=target, weight=class_weight, ignore_index=ignore_index,
-                              label_smoothing=label_smoothing)
-    return _reduce_rows(rows.astype(input.dtype), row_weight, reduction, input)
+    loss = CrossEntropy.apply(scores, target=target, weight=class_weight, ignore_index=ignore_index,
+                              label_smoothing=label_smoothing, reduction=reduction).astype(input.dtype)
+    return _in_target_shape(loss, input) if reduction == "none" else loss
 
 
 def mse_loss(input: Tensor, target, *, reduction: str = "mean") -> Tensor:
