@@ -11,7 +11,7 @@ if importlib.util.find_spec(f"{__name__}.kernels") is None:
         "or `pip install .` and run from another folder."
     )
 
-from . import autograd, backend, cuda, data, nn, optim, viz  # noqa: E402
+from . import autograd, backend, cuda, data, memory, nn, optim, viz  # noqa: E402, F401  (memory: malloc thresholds)
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .backend import get_backend_name, set_backend, use_backend  # noqa: E402
 from .creation import (  # noqa: E402
