@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import _exact, _input, _outputs
+from ._checks import _c_contiguous, _exact, _input, _outputs
 
 INDEX_DTYPE = np.dtype(np.int64)  # max pooling's indices, as torch's return_indices
 
@@ -135,6 +135,10 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation, groups, y) -> Win
     return window
 
 
+def conv2d_columns(x, weight, stride, padding, dilation, groups) -> Window:
+    return _conv("x", x, weight, stride, padding, dilation, groups)
+
+
 def conv2d_backward(dy, x, weight, stride, padding, dilation, groups, dx, dweight, dbias) -> Window:
     window = _conv("x", x, weight, stride, padding, dilation, groups)
     O = weight.shape[0]
@@ -143,6 +147,27 @@ def conv2d_backward(dy, x, weight, stride, padding, dilation, groups, dx, dweigh
     _outputs(x.dtype, weight.shape, optional=True, dweight=dweight)
     _outputs(x.dtype, (O,), optional=True, dbias=dbias)
     return window
+
+
+KEPT_COLUMNS = 2**21  # most column entries a convolution's forward keeps for its backward (8 MiB of float32)
+
+
+def kept_columns(shape):
+    """``shape``, the columns' of a convolution, where they have at most KEPT_COLUMNS entries; else None."""
+    return shape if int(np.prod(shape)) <= KEPT_COLUMNS else None
+
+
+def columns(columns, shape, dtype) -> None:
+    """The columns a convolution's forward keeps for its backward: None, or a C-contiguous, writable array of the
+    backend's ``conv2d_columns_shape`` (None there: the backend keeps none for this convolution) and x's dtype."""
+    if columns is None:
+        return
+    if shape is None:
+        raise ValueError("columns must be None: conv2d_columns_shape gives None for this convolution (its columns "
+                         "are built again in the backward)")
+    _exact("columns", columns, dtype, shape)
+    if not _c_contiguous(columns) or not getattr(getattr(columns, "flags", None), "writeable", True):
+        raise ValueError("columns must be C-contiguous and writable")
 
 
 def conv2d_backward_input(dy, weight, stride, padding, dilation, groups, dx) -> Window:

@@ -17,6 +17,11 @@ float32): a 64-channel convolution does not allocate columns nine times the size
 64 -> 64 case above took 40% longer), and one column buffer serves every chunk. The chunks depend on the shape
 alone.
 
+Where the whole batch is one chunk, the forward can keep its columns (at most KEPT_COLUMNS entries;
+``conv2d_columns_shape``, the ``columns`` argument), and the backward then reads them for the weight gradient
+instead of building them again from x: two of the four im2col passes of a training step's small CNN, for memory
+that the graph holds until the backward.
+
 Parallel loops write disjoint data: im2col one (c, a, b) row of columns for one image per task, or for several
 where the images are small (at 4x4 a task per image took 1.6x as long, in the index arithmetic); col2im and the
 pooling kernels one (n, c) plane per task (the windows that overlap in a plane are added serially); the layout
@@ -33,10 +38,10 @@ from ._checks_conv import output_hw
 from ._jit import njit
 from .cpu_matmul import matmul
 
-__all__ = ["avg_pool2d_backward", "avg_pool2d_forward", "conv2d_backward", "conv2d_backward_input", "conv2d_forward",
-           "max_pool2d_backward", "max_pool2d_forward", "output_hw"]
+__all__ = ["avg_pool2d_backward", "avg_pool2d_forward", "conv2d_backward", "conv2d_backward_input",
+           "conv2d_columns_shape", "conv2d_forward", "max_pool2d_backward", "max_pool2d_forward", "output_hw"]
 
-COLUMN_ELEMENTS = 2**21  # most column entries per chunk of images
+COLUMN_ELEMENTS = _checks_conv.KEPT_COLUMNS  # most column entries per chunk of images: kept columns are one chunk
 TASK_ENTRIES = 256  # least column entries per im2col task: small images go several to a task
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -161,8 +166,15 @@ class _Conv:
         self.G, self.Og, self.K = groups, self.O // groups, self.Cg * self.KH * self.KW
         self.P = window.out[0] * window.out[1]
         self.window = window
-        self.chunks = _chunks(self.N, self.C * self.KH * self.KW * self.P)
+        per_image = self.C * self.KH * self.KW * self.P  # column entries
+        self.chunks = _chunks(self.N, per_image)
         self.chunk = max((count for _, count in self.chunks), default=0)
+        self.chunk_columns = per_image * self.chunk
+
+    def kept_shape(self):
+        """The shape of the columns a forward keeps, (G, K, N*P): None when they have more than KEPT_COLUMNS entries
+        or the batch goes in more than one chunk."""
+        return _checks_conv.kept_columns((self.G, self.K, self.N * self.P)) if len(self.chunks) <= 1 else None
 
     def columns(self, x, buffer, start, count):
         """X_g of every group for images start..start+count: (G, K, count * P), built in ``buffer``."""
@@ -179,15 +191,27 @@ class _Conv:
         return cols.reshape(self.G, self.K, count * self.P)
 
 
-def conv2d_forward(x, weight, bias, stride, padding, dilation, groups: int, y) -> None:
-    """x (N, C, H, W), weight (O, C/groups, KH, KW), bias (O,) or None -> y (N, O, OH, OW)."""
+def conv2d_columns_shape(x, weight, stride, padding, dilation, groups: int):
+    """(G, K, N*OH*OW): the columns X_g of every group, which ``conv2d_forward`` keeps for ``conv2d_backward`` in an
+    array of this shape and x's dtype when given one; None where they would have more than KEPT_COLUMNS entries or
+    the batch goes through in more than one chunk (the backward then builds them again, chunk by chunk). The
+    arguments are conv2d_forward's."""
+    window = _checks_conv.conv2d_columns(x, weight, stride, padding, dilation, groups)
+    conv = _Conv(x.shape, weight, groups, window)
+    return conv.kept_shape()
+
+
+def conv2d_forward(x, weight, bias, stride, padding, dilation, groups: int, y, columns=None) -> None:
+    """x (N, C, H, W), weight (O, C/groups, KH, KW), bias (O,) or None -> y (N, O, OH, OW); and, when ``columns``
+    is given, the columns X_g in it (``conv2d_columns_shape``), for ``conv2d_backward``."""
     window = _checks_conv.conv2d_forward(x, weight, bias, stride, padding, dilation, groups, y)
     x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
     conv = _Conv(x.shape, weight, groups, window)
+    _checks_conv.columns(columns, conv.kept_shape(), x.dtype)
     has_bias = bias is not None
     bias = np.ascontiguousarray(bias) if has_bias else np.zeros(1, x.dtype)
     w = weight.reshape(conv.G, conv.Og, conv.K)
-    cols_buffer = np.empty(conv.C * conv.KH * conv.KW * conv.chunk * conv.P, x.dtype)
+    cols_buffer = np.empty(conv.chunk_columns, x.dtype) if columns is None else columns.reshape(-1)
     products_buffer = np.empty(conv.O * conv.chunk * conv.P, x.dtype)
     images = y.reshape(conv.N, conv.O, conv.P)
     for start, count in conv.chunks:
@@ -198,36 +222,40 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation, groups: int, y) -
         _to_images(products.reshape(conv.O, count, conv.P), bias, has_bias, images[start : start + count])
 
 
-def conv2d_backward(dy, x, weight, stride, padding, dilation, groups: int, dx, dweight, dbias) -> None:
-    """dy (N, O, OH, OW) -> dx like x, dweight like weight, dbias (O,); each may be None (not computed)."""
+def conv2d_backward(dy, x, weight, stride, padding, dilation, groups: int, dx, dweight, dbias, columns=None) -> None:
+    """dy (N, O, OH, OW) -> dx like x, dweight like weight, dbias (O,); each may be None (not computed). ``columns``:
+    what ``conv2d_forward`` kept for this x, read for dweight instead of building the columns from x again."""
     window = _checks_conv.conv2d_backward(dy, x, weight, stride, padding, dilation, groups, dx, dweight, dbias)
-    _backward(dy, np.ascontiguousarray(x), weight, groups, window, dx, dweight, dbias)
+    _backward(dy, np.ascontiguousarray(x), weight, groups, window, dx, dweight, dbias, columns)
 
 
 def conv2d_backward_input(dy, weight, stride, padding, dilation, groups: int, dx) -> None:
     """dy (N, O, OH, OW), weight (O, C/groups, KH, KW) -> dx (N, C, H, W), the size of the convolution's input."""
     window = _checks_conv.conv2d_backward_input(dy, weight, stride, padding, dilation, groups, dx)
-    _backward(dy, dx, weight, groups, window, dx, None, None)
+    _backward(dy, dx, weight, groups, window, dx, None, None, None)
 
 
-def _backward(dy, x, weight, groups, window, dx, dweight, dbias):
-    """The gradients asked for; ``x`` is read for dweight only (otherwise it only gives its shape)."""
+def _backward(dy, x, weight, groups, window, dx, dweight, dbias, kept):
+    """The gradients asked for; ``x`` is read for dweight only (otherwise it only gives its shape), and not at all
+    when its columns were ``kept``."""
     dy, weight = np.ascontiguousarray(dy), np.ascontiguousarray(weight)
     conv = _Conv(x.shape, weight, groups, window)
+    _checks_conv.columns(kept, conv.kept_shape(), dy.dtype)
     w = weight.reshape(conv.G, conv.Og, conv.K)
     dw = None if dweight is None else dweight.reshape(conv.G, conv.Og, conv.K)
     if dw is not None:
         dw[...] = 0.0
     dbias64 = np.zeros(conv.O)
     dy_buffer = np.empty(conv.O * conv.chunk * conv.P, dy.dtype)
-    cols_buffer = np.empty(conv.C * conv.KH * conv.KW * conv.chunk * conv.P, dy.dtype)
+    # a chunk's columns of x (unless kept), then its dX
+    cols_buffer = np.empty(conv.chunk_columns, dy.dtype) if kept is None or dx is not None else None
     images = dy.reshape(conv.N, conv.O, conv.P)
     for start, count in conv.chunks:
         dy_channels = _view(dy_buffer, (conv.O, count, conv.P))
         _to_channels(images[start : start + count], dy_channels, dbias64)
         dy_g = dy_channels.reshape(conv.G, conv.Og, count * conv.P)
         if dw is not None:
-            cols = conv.columns(x, cols_buffer, start, count)
+            cols = kept if kept is not None else conv.columns(x, cols_buffer, start, count)
             for g in range(conv.G):
                 matmul(dy_g[g], cols[g].T, dw[g], accumulate=True)  # dY_g X_g^T
         if dx is not None:

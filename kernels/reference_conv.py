@@ -29,7 +29,9 @@ The vector-Jacobian product, from dY_g = dy[:, g Og:(g+1) Og] as (Og, M)::
 col2im is the adjoint of im2col: each element of dX goes back to the position its element of X was read from, and
 the positions that several windows read add up. ``conv2d_backward_input`` computes dx alone, from dy and the weight
 (it needs no x): the adjoint of the convolution, which is also the forward of a transposed convolution. The
-products run in the input's dtype, as torch's do (a float32 convolution accumulates in float32 inside BLAS).
+products run in the input's dtype, as torch's do (a float32 convolution accumulates in float32 inside BLAS). The
+forward can keep X_g^T (the ``columns`` argument, shaped by ``conv2d_columns_shape``) for the backward, which then
+reads it instead of gathering the windows of x again.
 
 Pooling windows and ceil mode
 -----------------------------
@@ -64,8 +66,8 @@ import numpy as np
 from . import _checks_conv
 from ._checks_conv import output_hw
 
-__all__ = ["avg_pool2d_backward", "avg_pool2d_forward", "conv2d_backward", "conv2d_backward_input", "conv2d_forward",
-           "max_pool2d_backward", "max_pool2d_forward", "output_hw"]
+__all__ = ["avg_pool2d_backward", "avg_pool2d_forward", "conv2d_backward", "conv2d_backward_input",
+           "conv2d_columns_shape", "conv2d_forward", "max_pool2d_backward", "max_pool2d_forward", "output_hw"]
 
 # ---------------------------------------------------------------------------------------------------------------
 # windows as strided views, and their adjoint
@@ -133,13 +135,17 @@ def _reach(window, hw):
 # convolution
 
 
-def _im2col(x, window, groups, xp):
-    """X_g^T for every group: (G, M, K), row (n, i, j) holding output (n, i, j)'s window over group g's channels."""
+def _im2col(x, window, groups, xp, out=None):
+    """X_g^T for every group: (G, M, K), row (n, i, j) holding output (n, i, j)'s window over group g's channels;
+    written into ``out`` when given (a C-contiguous array of that shape)."""
     N, C = x.shape[:2]
     windows = _windows(_pad(x, window.padding, 0.0, xp), window, xp)  # (N, C, OH, OW, KH, KW)
     oh, ow, kh, kw = windows.shape[2:]
     cols = windows.reshape(N, groups, C // groups, oh, ow, kh, kw).transpose(1, 0, 3, 4, 2, 5, 6)
-    return cols.reshape(groups, N * oh * ow, C // groups * kh * kw)  # the one copy im2col makes
+    if out is None:
+        return cols.reshape(groups, N * oh * ow, C // groups * kh * kw)  # the one copy im2col makes
+    out.reshape(cols.shape)[...] = cols
+    return out
 
 
 def _rows(a, groups):
@@ -148,27 +154,45 @@ def _rows(a, groups):
     return a.reshape(N, groups, O // groups, oh, ow).transpose(1, 0, 3, 4, 2).reshape(groups, N * oh * ow, O // groups)
 
 
-def conv2d_forward(x, weight, bias, stride, padding, dilation, groups: int, y) -> None:
-    """x (N, C, H, W), weight (O, C/groups, KH, KW), bias (O,) or None -> y (N, O, OH, OW)."""
+def _columns_shape(x, weight, window, groups):
+    M, K = x.shape[0] * window.out[0] * window.out[1], int(np.prod(weight.shape[1:]))
+    return _checks_conv.kept_columns((groups, M, K))
+
+
+def conv2d_columns_shape(x, weight, stride, padding, dilation, groups: int):
+    """(G, N*OH*OW, K): the columns X_g^T of every group, which ``conv2d_forward`` keeps for ``conv2d_backward`` in an
+    array of this shape and x's dtype when given one; None where they would have more than KEPT_COLUMNS entries
+    (the backward then gathers them again). The arguments are conv2d_forward's."""
+    window = _checks_conv.conv2d_columns(x, weight, stride, padding, dilation, groups)
+    return _columns_shape(x, weight, window, groups)
+
+
+def conv2d_forward(x, weight, bias, stride, padding, dilation, groups: int, y, columns=None) -> None:
+    """x (N, C, H, W), weight (O, C/groups, KH, KW), bias (O,) or None -> y (N, O, OH, OW); and, when ``columns``
+    is given, the columns X_g^T in it (``conv2d_columns_shape``), for ``conv2d_backward``."""
     window = _checks_conv.conv2d_forward(x, weight, bias, stride, padding, dilation, groups, y)
-    xp, (x, weight, bias, y) = _array_module(x, weight, bias, y)
+    _checks_conv.columns(columns, _columns_shape(x, weight, window, groups), x.dtype)
+    xp, (x, weight, bias, y, columns) = _array_module(x, weight, bias, y, columns)
     N, O, oh, ow = y.shape
     w = weight.reshape(groups, O // groups, -1)  # (G, Og, K)
-    rows = _im2col(x, window, groups, xp) @ w.transpose(0, 2, 1)  # Y_g^T (G, M, Og)
+    rows = _im2col(x, window, groups, xp, columns) @ w.transpose(0, 2, 1)  # Y_g^T (G, M, Og)
     y[...] = rows.reshape(groups, N, oh, ow, O // groups).transpose(1, 0, 4, 2, 3).reshape(y.shape)
     if bias is not None:
         y += bias.reshape(1, O, 1, 1)
 
 
-def conv2d_backward(dy, x, weight, stride, padding, dilation, groups: int, dx, dweight, dbias) -> None:
-    """dy (N, O, OH, OW) -> dx like x, dweight like weight, dbias (O,); each may be None (not computed)."""
+def conv2d_backward(dy, x, weight, stride, padding, dilation, groups: int, dx, dweight, dbias, columns=None) -> None:
+    """dy (N, O, OH, OW) -> dx like x, dweight like weight, dbias (O,); each may be None (not computed). ``columns``:
+    what ``conv2d_forward`` kept for this x, read for dweight instead of building the columns from x again."""
     window = _checks_conv.conv2d_backward(dy, x, weight, stride, padding, dilation, groups, dx, dweight, dbias)
-    xp, (dy, x, weight, dx, dweight, dbias) = _array_module(dy, x, weight, dx, dweight, dbias)
+    _checks_conv.columns(columns, _columns_shape(x, weight, window, groups), x.dtype)
+    xp, (dy, x, weight, dx, dweight, dbias, columns) = _array_module(dy, x, weight, dx, dweight, dbias, columns)
     dy_rows = _rows(dy, groups)  # (G, M, Og)
     if dbias is not None:
         dbias[...] = dy.sum(axis=(0, 2, 3))
     if dweight is not None:
-        dweight[...] = (dy_rows.transpose(0, 2, 1) @ _im2col(x, window, groups, xp)).reshape(weight.shape)
+        cols = _im2col(x, window, groups, xp) if columns is None else columns
+        dweight[...] = (dy_rows.transpose(0, 2, 1) @ cols).reshape(weight.shape)
     if dx is not None:
         _input_grad(dy_rows, weight, window, groups, dx, xp)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from tinygrad_norm.kernels import cpu, cpu_conv, reference
+from tinygrad_norm.kernels import _checks_conv, cpu, cpu_conv, reference
 from tinygrad_norm.kernels._checks_conv import output_hw
 
 import tinygrad_norm as tn
@@ -158,6 +158,57 @@ def test_cpu_takes_the_batch_in_chunks_of_whole_images(monkeypatch):
     assert cpu_conv._chunks(5, per_image) == [(0, 2), (2, 2), (4, 1)]
     inputs = conv_inputs(case)
     assert_within_rounding(run_conv(cpu, case, *inputs), run_conv(reference, case, *inputs), case, inputs, "chunks")
+
+
+@pytest.mark.parametrize("module", [reference, cpu], ids=["reference", "cpu"])
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_backward_reads_the_columns_the_forward_kept(case, module):
+    """The same results with the columns kept as without, and the weight gradient read from them: x is zeroed
+    between the forward and the backward."""
+    x, weight, bias, dy = conv_inputs(case)
+    expected = run_conv(module, case, x, weight, bias, dy)
+    columns = np.full(module.conv2d_columns_shape(x, weight, *case.arguments()), np.nan, x.dtype)
+    y = np.full(case.out_shape, np.nan, x.dtype)
+    module.conv2d_forward(x, weight, bias, *case.arguments(), y, columns)
+    got = {"y": y, "dx": np.empty(x.shape, x.dtype), "dweight": np.empty_like(weight)}
+    got["dbias"] = None if bias is None else np.empty_like(bias)
+    module.conv2d_backward(dy, np.zeros_like(x), weight, *case.arguments(), got["dx"], got["dweight"], got["dbias"],
+                           columns)
+    for name, value in expected.items():
+        np.testing.assert_array_equal(got[name], value, err_msg=name)
+
+
+@pytest.mark.parametrize("module", [reference, cpu], ids=["reference", "cpu"])
+def test_columns_are_kept_up_to_kept_columns_entries(module, monkeypatch):
+    case = SHAPES[4]  # columns (2, 2 * 5 * 5, 3 * 3 * 3) in the reference's layout: 1350 entries
+    x, weight, bias, _ = conv_inputs(case)
+    assert module.conv2d_columns_shape(x, weight, *case.arguments()) is not None
+    monkeypatch.setattr(_checks_conv, "KEPT_COLUMNS", 1349)
+    assert module.conv2d_columns_shape(x, weight, *case.arguments()) is None
+    with pytest.raises(ValueError, match="columns must be None"):
+        module.conv2d_forward(x, weight, bias, *case.arguments(), np.empty(case.out_shape), np.empty((2, 50, 27)))
+
+
+def test_cpu_keeps_no_columns_for_a_batch_in_chunks(monkeypatch):
+    case = ConvCase((5, 3, 6, 7), (4, 3, 3, 2), padding=((1, 0), (1, 1)))
+    x, weight, _, _ = conv_inputs(case)
+    assert cpu_conv.conv2d_columns_shape(x, weight, *case.arguments()) == (1, 18, 5 * 5 * 8)
+    monkeypatch.setattr(cpu_conv, "COLUMN_ELEMENTS", 2 * 18 * 5 * 8)
+    assert cpu_conv.conv2d_columns_shape(x, weight, *case.arguments()) is None
+
+
+@pytest.mark.parametrize("module", [reference, cpu], ids=["reference", "cpu"])
+def test_kept_columns_are_checked(module):
+    case = SHAPES[4]
+    x, weight, bias, dy = conv_inputs(case)
+    shape = module.conv2d_columns_shape(x, weight, *case.arguments())
+    y, dweight = np.empty(case.out_shape), np.empty_like(weight)
+    with pytest.raises(ValueError, match="columns must have shape"):
+        module.conv2d_forward(x, weight, bias, *case.arguments(), y, np.empty(shape[:-1] + (shape[-1] + 1,)))
+    with pytest.raises(TypeError, match="columns must have dtype float64"):
+        module.conv2d_backward(dy, x, weight, *case.arguments(), None, dweight, None, np.empty(shape, np.float32))
+    with pytest.raises(ValueError, match="columns must be C-contiguous"):
+        module.conv2d_backward(dy, x, weight, *case.arguments(), None, dweight, None, np.empty(shape, order="F"))
 
 
 @pytest.mark.parametrize("module", [reference, cpu], ids=["reference", "cpu"])

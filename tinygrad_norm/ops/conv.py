@@ -19,7 +19,8 @@ from .windows import Padding, Pair, pad_or_cut, window_slices
 class Conv2d(Function):
     """Inputs (x, weight[, bias]): y[n, o] = bias[o] + the sum of weight[o] * x_pad over the window and the
     channels of o's group. x (N, C, H, W), weight (O, C/groups, KH, KW), bias (O,); padding ((top, bottom),
-    (left, right))."""
+    (left, right)). The forward keeps x's im2col columns where the backend offers to (``conv2d_columns_shape``),
+    for the weight gradient."""
 
     def forward(self, x, weight, *bias, stride: Pair, padding: Padding, dilation: Pair, groups: int):
         self.kernels = backend.kernels(x)
@@ -27,7 +28,9 @@ class Conv2d(Function):
         self.arguments = stride, padding, dilation, groups
         oh, ow = self.kernels.output_hw(x.shape[2:], weight.shape[2:], stride, padding, dilation)
         y = self.xp.empty((x.shape[0], weight.shape[0], oh, ow), x.dtype)
-        self.kernels.conv2d_forward(x, weight, bias[0] if bias else None, *self.arguments, y)
+        columns = self.kernels.conv2d_columns_shape(x, weight, *self.arguments)
+        self.columns = None if columns is None else self.xp.empty(columns, x.dtype)
+        self.kernels.conv2d_forward(x, weight, bias[0] if bias else None, *self.arguments, y, self.columns)
         return y
 
     def backward(self, grad):
@@ -36,7 +39,7 @@ class Conv2d(Function):
         dweight = self.xp.empty(self.weight.shape, self.weight.dtype) if wanted[1] else None
         dbias = self.xp.empty(self.weight.shape[:1], self.weight.dtype) if self.has_bias and wanted[2] else None
         grad = grad.astype(self.x.dtype, copy=False)
-        self.kernels.conv2d_backward(grad, self.x, self.weight, *self.arguments, dx, dweight, dbias)
+        self.kernels.conv2d_backward(grad, self.x, self.weight, *self.arguments, dx, dweight, dbias, self.columns)
         return (dx, dweight, dbias) if self.has_bias else (dx, dweight)
 
     def composed(self, x, weight, *bias, stride: Pair, padding: Padding, dilation: Pair, groups: int):
