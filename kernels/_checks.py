@@ -129,6 +129,14 @@ def channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, d
     _grad_outputs(x, dx, dweight, dbias)
 
 
+def update_running_stats(running_mean, running_var, momentum, mean, var_unbiased):
+    (C,) = _input("running_mean", running_mean, "(C)")
+    _outputs(running_mean.dtype, (C,), running_mean=running_mean, running_var=running_var)
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.integer, np.floating)):
+        raise TypeError(f"momentum must be a real number, got {type(momentum).__name__}")
+    _inputs(np.float64, (C,), mean=mean, var_unbiased=var_unbiased)
+
+
 def channel_norm_moments(x, mean, m2):
     N, C, S = _input("x", x, "(N, C, S)")
     _outputs(np.float64, (C,), mean=mean, m2=m2)

@@ -64,6 +64,7 @@ import numpy as np
 from numba import config, cuda
 
 from . import _checks, _numba_cache, _scalar
+from .reference import update_running_stats  # noqa: F401  (BatchNorm's running statistics, in CuPy)
 from .reference_activation import relu_backward, relu_forward  # noqa: F401  (ReLU, in CuPy)
 from .reference_conv import *  # noqa: F403  (convolution and pooling run as array code, in CuPy)
 from .reference_loss import cross_entropy_backward, cross_entropy_forward  # noqa: F401  (cross-entropy)

@@ -169,6 +169,15 @@ def channel_norm_backward(dy, x, mean, rstd, weight, batch_stats, dx, dweight, d
     dx[...] = _normalize_vjp(dx_hat, x_hat, ch_rstd, (0, 2), center=True) if batch_stats else ch_rstd * dx_hat
 
 
+def update_running_stats(running_mean, running_var, momentum, mean, var_unbiased):
+    """running = momentum * batch_stat + (1 - momentum) * running, in float64 and rounded once to the buffers'
+    dtype (as torch's CPU kernel), for the running mean and the running (unbiased) variance (C,). Array code only,
+    so CuPy arrays run it too."""
+    _checks.update_running_stats(running_mean, running_var, momentum, mean, var_unbiased)
+    for running, batch_stat in ((running_mean, mean), (running_var, var_unbiased)):
+        running[...] = momentum * batch_stat + (1 - momentum) * running.astype(np.float64)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # channel norm over several processes (SyncBatchNorm): each process holds a share of the batch
 

@@ -65,3 +65,40 @@ def test_backward_rejects_dy_unlike_x():
         cpu.channel_norm_backward(
             np.zeros((2, 4, 2)), x, np.zeros(4), np.ones(4), None, True, np.empty_like(x), None, None
         )
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # 0 * inf: nan, as in torch's update
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("momentum", [0.1, 0.0, 1.0, 0.37])
+def test_running_stats_update_matches_reference_bit_for_bit(dtype, momentum):
+    """momentum * batch + (1 - momentum) * running in float64, rounded once; nan and inf pass through."""
+    from tinygrad_norm.kernels import reference
+
+    rng = np.random.default_rng(4)
+    start = [(rng.standard_normal(37) * 3).astype(dtype) for _ in range(2)]
+    start[1][:3] = [np.nan, np.inf, -np.inf]
+    mean, var = rng.standard_normal(37), rng.random(37) * 5
+    mean[5], var[6] = np.nan, np.inf
+    got, expected = [a.copy() for a in start], [a.copy() for a in start]
+    cpu.update_running_stats(*got, momentum, mean, var)
+    reference.update_running_stats(*expected, momentum, mean, var)
+    for g, e in zip(got, expected):
+        np.testing.assert_array_equal(g, e)
+    running_mean = momentum * mean + (1 - momentum) * start[0].astype(np.float64)
+    np.testing.assert_array_equal(expected[0], running_mean.astype(dtype))
+
+
+@pytest.mark.parametrize("module_name", ["reference", "cpu"])
+def test_running_stats_update_checks_its_arguments(module_name):
+    from tinygrad_norm import kernels
+
+    module = getattr(kernels, module_name)
+    buffers, stats = (np.zeros(4, np.float32), np.zeros(4, np.float32)), (np.zeros(4), np.zeros(4))
+    with pytest.raises(ValueError, match=r"running_var must have shape \(4,\)"):
+        module.update_running_stats(buffers[0], np.zeros(5, np.float32), 0.1, *stats)
+    with pytest.raises(TypeError, match="running_var must have dtype float32"):
+        module.update_running_stats(buffers[0], np.zeros(4), 0.1, *stats)
+    with pytest.raises(TypeError, match="var_unbiased must have dtype float64"):
+        module.update_running_stats(*buffers, 0.1, stats[0], np.zeros(4, np.float32))
+    with pytest.raises(TypeError, match="momentum must be a real number"):
+        module.update_running_stats(*buffers, None, *stats)

@@ -123,11 +123,10 @@ class RowNorm(_AffineNorm):
         return self.composed_affine(x_hat.reshape(view), affine, has_weight, has_bias).reshape(x.shape)
 
 
-def update_running_stats(running_mean, running_var, momentum: float, mean, var_unbiased) -> None:
-    """running = (1 - momentum) * running + momentum * batch_stat, in place, when running buffers are given."""
+def update_running_stats(kernels, running_mean, running_var, momentum: float, mean, var_unbiased) -> None:
+    """running = momentum * batch_stat + (1 - momentum) * running, in place, when running buffers are given."""
     if running_mean is not None:
-        running_mean[...] = (1 - momentum) * running_mean + momentum * mean
-        running_var[...] = (1 - momentum) * running_var + momentum * var_unbiased
+        kernels.update_running_stats(running_mean, running_var, momentum, mean, var_unbiased)
 
 
 class BatchNorm(_AffineNorm):
@@ -160,7 +159,7 @@ class BatchNorm(_AffineNorm):
         if batch_stats:
             self.mean, self.rstd, var_unbiased = (self.empty_stats(channels) for _ in range(3))
             self.kernels.channel_norm_forward(self.x, weight, bias, eps, y, self.mean, self.rstd, var_unbiased)
-            update_running_stats(running_mean, running_var, momentum, self.mean, var_unbiased)
+            update_running_stats(self.kernels, running_mean, running_var, momentum, self.mean, var_unbiased)
         else:
             self.mean = running_mean.astype(np.float64)
             self.rstd = 1 / self.xp.sqrt(running_var.astype(np.float64) + eps)

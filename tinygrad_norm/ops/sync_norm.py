@@ -49,7 +49,7 @@ class SyncBatchNorm(_AffineNorm):
             shares[:, 0], shares[:, 1 : C + 1], shares[:, C + 1 :], eps, self.mean, self.rstd, var_unbiased
         )
         if self.count > 0:  # an empty batch leaves the running statistics as they are
-            update_running_stats(running_mean, running_var, momentum, self.mean, var_unbiased)
+            update_running_stats(self.kernels, running_mean, running_var, momentum, self.mean, var_unbiased)
         y = self.empty_like_x()
         self.kernels.channel_norm_apply(self.x, self.mean, self.rstd, weight, bias, y)
         return y.reshape(self.x_shape)
