@@ -15,13 +15,13 @@ import tinygrad_norm as tn
 # (M, K, N, layout of a, layout of b): "c" C order, "t" a transposed C-order array, "s" every other column of a
 # wider array (a layout BLAS cannot read, copied first)
 CASES = [
-    (128, 784, 512, "c", "t"),  # x Wᵀ: split by columns, in FEW_BLOCKS
+    (100, 784, 512, "c", "t"),  # x Wᵀ: too few rows for two blocks, split by columns, in FEW_BLOCKS
     (784, 128, 512, "t", "c"),  # gᵀ x: split by rows, in FEW_BLOCKS
     (1000, 200, 10, "c", "t"),  # ten classes: split by rows, in MANY_BLOCKS
     (784, 16, 512, "t", "c"),  # gᵀ x at batch 16: K under MIN_BLOCK, in MANY_BLOCKS
     (16, 9, 50176, "c", "c"),  # a convolution's columns, K = 9
     (24, 6000, 9, "c", "t"),  # its weight gradient: split by depth
-    (144, 32, 3000, "t", "c"),
+    (144, 32, 3000, "t", "c"),  # rows for two blocks only
     (151, 1000, 130, "s", "s"),  # blocks of uneven size, both operands copied
     (2000, 1100, 1, "c", "c"),  # one column
     (1, 1100, 2000, "t", "t"),  # one row
