@@ -1,4 +1,4 @@
-"""Convolution and pooling kernels: numba (cpu_conv) against the numpy reference (reference_conv) and torch.
+"""Convolution and pooling kernels: numba (cpu_conv, cpu_pool) against the numpy reference (reference_conv) and torch.
 
     python bench/bench_conv.py [--threads N]
 

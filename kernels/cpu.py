@@ -34,10 +34,11 @@ from ._scalar import (
     stats_from_m2,
 )
 from .cpu_activation import relu_backward, relu_forward  # noqa: F401  (ReLU)
-from .cpu_conv import *  # noqa: F403  (convolution and pooling: cpu_conv.__all__)
+from .cpu_conv import *  # noqa: F403  (convolution: cpu_conv.__all__)
 from .cpu_loss import cross_entropy_backward, cross_entropy_forward  # noqa: F401  (cross-entropy)
 from .cpu_matmul import matmul  # noqa: F401  (the product, on Numba's threads)
 from .cpu_optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: F401  (optimizer updates)
+from .cpu_pool import *  # noqa: F403  (pooling: cpu_pool.__all__)
 
 MAX_CHUNKS = 32  # row chunks of a two-stage reduction: at most this many ...
 MIN_CHUNK_ROWS = 32  # ... of at least this many rows; set by the shape alone, so results do not vary with threads
