@@ -49,6 +49,13 @@ TASK_ENTRIES = 256  # least column entries per im2col task: small images go seve
 # convolution: im2col, col2im and the layout changes around the products
 
 
+@njit(reassociate=False)
+def _image_blocks(N, positions):
+    """(images per im2col task, blocks of images): as many as fill TASK_ENTRIES column entries, at least one."""
+    per_task = max(1, TASK_ENTRIES // max(1, positions))
+    return per_task, (N + per_task - 1) // per_task
+
+
 @njit(parallel=True, reassociate=False)
 def _im2col(x, kernel, stride, dilation, before, cols):
     """x (n, C, H, W) -> cols (C, KH, KW, n, OH, OW): cols[c, a, b, m, i, j] = x_pad[m, c, i sh + a dh, j sw + b dw],
@@ -57,8 +64,7 @@ def _im2col(x, kernel, stride, dilation, before, cols):
     KH, KW = kernel
     (sh, sw), (dh, dw), (top, left) = stride, dilation, before
     OH, OW = cols.shape[4:]
-    per_task = max(1, TASK_ENTRIES // max(1, OH * OW))  # images per task
-    blocks = (N + per_task - 1) // per_task
+    per_task, blocks = _image_blocks(N, OH * OW)
     for task in prange(C * KH * KW * blocks):
         block, b, a = task % blocks, (task // blocks) % KW, (task // (blocks * KW)) % KH
         c = task // (blocks * KW * KH)
@@ -81,8 +87,7 @@ def _im2col_small(x, kernel, stride, dilation, before, padded_hw, cols):
     KH, KW = kernel
     (sh, sw), (dh, dw), (top, left) = stride, dilation, before
     OH, OW = cols.shape[4:]
-    per_task = max(1, TASK_ENTRIES // max(1, OH * OW))  # images per task
-    blocks = (N + per_task - 1) // per_task
+    per_task, blocks = _image_blocks(N, OH * OW)
     for task in prange(C * blocks):
         c, block = task // blocks, task % blocks
         padded = np.zeros(padded_hw, x.dtype)  # its border stays zero: each image overwrites the inside
