@@ -135,10 +135,6 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation, groups, y) -> Win
     return window
 
 
-def conv2d_columns(x, weight, stride, padding, dilation, groups) -> Window:
-    return _conv("x", x, weight, stride, padding, dilation, groups)
-
-
 def conv2d_backward(dy, x, weight, stride, padding, dilation, groups, dx, dweight, dbias) -> Window:
     window = _conv("x", x, weight, stride, padding, dilation, groups)
     O = weight.shape[0]

@@ -23,13 +23,13 @@ Where the whole batch is one chunk, the forward can keep its columns (at most KE
 instead of building them again from x: two of the four im2col passes of a training step's small CNN, for memory
 that the graph holds until the backward.
 
-Parallel loops write disjoint data: im2col one (c, a, b) row of columns for one image per task, or for several
-where the images are small (at 4x4 a task per image took 1.6x as long, in the index arithmetic); col2im one (n, c)
-plane per task (the windows that overlap in a plane are added serially); the layout changes one (n, o) run or one
-channel per task. Where an output plane has fewer than TASK_ENTRIES positions (16x16)
-a task takes one channel of a block of images and copies each plane into a padded scratch plane first, so that its
-reads test no bounds: 1.5-1.8x faster at 4x4 and 14x14 than testing every read, and 1.3-1.7x faster again than a
-separate padding pass over the batch; at 32x32 padding cost more than it saved.
+Parallel loops write disjoint data: im2col one (c, a, b) row of columns for one image per task, or for several where
+the images are small (at 4x4 a task per image took 1.6x as long, in the index arithmetic); col2im one (n, c) plane
+per task (the windows that overlap in a plane are added serially); the layout changes one (n, o) run or one channel
+per task. Where an output plane has fewer than TASK_ENTRIES positions (16x16) a task takes one channel of a block of
+images and copies each plane into a padded scratch plane first, so that its reads test no bounds: 1.5-1.8x faster at
+4x4 and 14x14 than testing every read, and 1.3-1.7x faster again than a separate padding pass over the batch; at
+32x32 padding cost more than it saved.
 """
 
 import numpy as np
@@ -183,11 +183,6 @@ class _Conv:
         self.chunk = max((count for _, count in self.chunks), default=0)
         self.chunk_columns = per_image * self.chunk
 
-    def kept_shape(self):
-        """The shape of the columns a forward keeps, (G, K, N*P): None when they have more than KEPT_COLUMNS entries
-        or the batch goes in more than one chunk."""
-        return _checks_conv.kept_columns((self.G, self.K, self.N * self.P)) if len(self.chunks) <= 1 else None
-
     def columns(self, x, buffer, start, count):
         """X_g of every group for images start..start+count: (G, K, count * P), built in ``buffer``."""
         w = self.window
@@ -202,14 +197,17 @@ class _Conv:
         return cols.reshape(self.G, self.K, count * self.P)
 
 
-def conv2d_columns_shape(x, weight, stride, padding, dilation, groups: int):
+def conv2d_columns_shape(x_shape, weight_shape, out_hw, groups: int):
     """(G, K, N*OH*OW): the columns X_g of every group, which ``conv2d_forward`` keeps for ``conv2d_backward`` in an
     array of this shape and x's dtype when given one; None where they would have more than KEPT_COLUMNS entries or
-    the batch goes through in more than one chunk (the backward then builds them again, chunk by chunk). The
-    arguments are conv2d_forward's."""
-    window = _checks_conv.conv2d_columns(x, weight, stride, padding, dilation, groups)
-    conv = _Conv(x.shape, weight, groups, window)
-    return conv.kept_shape()
+    the batch goes through in more than one chunk (the backward then builds them again, chunk by chunk). Shapes
+    only, unchecked, as ``output_hw`` (whose (OH, OW) ``out_hw`` is); the forward checks the arguments."""
+    N, C = x_shape[:2]
+    _, Cg, KH, KW = weight_shape
+    P = out_hw[0] * out_hw[1]
+    if len(_chunks(N, C * KH * KW * P)) > 1:
+        return None
+    return _checks_conv.kept_columns((groups, Cg * KH * KW, N * P))
 
 
 def conv2d_forward(x, weight, bias, stride, padding, dilation, groups: int, y, columns=None) -> None:
@@ -218,7 +216,7 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation, groups: int, y, c
     window = _checks_conv.conv2d_forward(x, weight, bias, stride, padding, dilation, groups, y)
     x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
     conv = _Conv(x.shape, weight, groups, window)
-    _checks_conv.columns(columns, conv.kept_shape(), x.dtype)
+    _checks_conv.columns(columns, conv2d_columns_shape(x.shape, weight.shape, window.out, groups), x.dtype)
     has_bias = bias is not None
     bias = np.ascontiguousarray(bias) if has_bias else np.zeros(1, x.dtype)
     w = weight.reshape(conv.G, conv.Og, conv.K)
@@ -251,7 +249,7 @@ def _backward(dy, x, weight, groups, window, dx, dweight, dbias, kept):
     when its columns were ``kept``."""
     dy, weight = np.ascontiguousarray(dy), np.ascontiguousarray(weight)
     conv = _Conv(x.shape, weight, groups, window)
-    _checks_conv.columns(kept, conv.kept_shape(), dy.dtype)
+    _checks_conv.columns(kept, conv2d_columns_shape(x.shape, weight.shape, window.out, groups), dy.dtype)
     w = weight.reshape(conv.G, conv.Og, conv.K)
     dw = None if dweight is None else dweight.reshape(conv.G, conv.Og, conv.K)
     if dw is not None:

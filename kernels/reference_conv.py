@@ -154,24 +154,20 @@ def _rows(a, groups):
     return a.reshape(N, groups, O // groups, oh, ow).transpose(1, 0, 3, 4, 2).reshape(groups, N * oh * ow, O // groups)
 
 
-def _columns_shape(x, weight, window, groups):
-    M, K = x.shape[0] * window.out[0] * window.out[1], int(np.prod(weight.shape[1:]))
-    return _checks_conv.kept_columns((groups, M, K))
-
-
-def conv2d_columns_shape(x, weight, stride, padding, dilation, groups: int):
+def conv2d_columns_shape(x_shape, weight_shape, out_hw, groups: int):
     """(G, N*OH*OW, K): the columns X_g^T of every group, which ``conv2d_forward`` keeps for ``conv2d_backward`` in an
     array of this shape and x's dtype when given one; None where they would have more than KEPT_COLUMNS entries
-    (the backward then gathers them again). The arguments are conv2d_forward's."""
-    window = _checks_conv.conv2d_columns(x, weight, stride, padding, dilation, groups)
-    return _columns_shape(x, weight, window, groups)
+    (the backward then gathers them again). Shapes only, unchecked, as ``output_hw`` (whose (OH, OW) ``out_hw``
+    is); the forward checks the arguments."""
+    M, K = x_shape[0] * out_hw[0] * out_hw[1], int(np.prod(weight_shape[1:]))
+    return _checks_conv.kept_columns((groups, M, K))
 
 
 def conv2d_forward(x, weight, bias, stride, padding, dilation, groups: int, y, columns=None) -> None:
     """x (N, C, H, W), weight (O, C/groups, KH, KW), bias (O,) or None -> y (N, O, OH, OW); and, when ``columns``
     is given, the columns X_g^T in it (``conv2d_columns_shape``), for ``conv2d_backward``."""
     window = _checks_conv.conv2d_forward(x, weight, bias, stride, padding, dilation, groups, y)
-    _checks_conv.columns(columns, _columns_shape(x, weight, window, groups), x.dtype)
+    _checks_conv.columns(columns, conv2d_columns_shape(x.shape, weight.shape, window.out, groups), x.dtype)
     xp, (x, weight, bias, y, columns) = _array_module(x, weight, bias, y, columns)
     N, O, oh, ow = y.shape
     w = weight.reshape(groups, O // groups, -1)  # (G, Og, K)
@@ -185,7 +181,7 @@ def conv2d_backward(dy, x, weight, stride, padding, dilation, groups: int, dx, d
     """dy (N, O, OH, OW) -> dx like x, dweight like weight, dbias (O,); each may be None (not computed). ``columns``:
     what ``conv2d_forward`` kept for this x, read for dweight instead of building the columns from x again."""
     window = _checks_conv.conv2d_backward(dy, x, weight, stride, padding, dilation, groups, dx, dweight, dbias)
-    _checks_conv.columns(columns, _columns_shape(x, weight, window, groups), x.dtype)
+    _checks_conv.columns(columns, conv2d_columns_shape(x.shape, weight.shape, window.out, groups), x.dtype)
     xp, (dy, x, weight, dx, dweight, dbias, columns) = _array_module(dy, x, weight, dx, dweight, dbias, columns)
     dy_rows = _rows(dy, groups)  # (G, M, Og)
     if dbias is not None:

@@ -160,6 +160,10 @@ def test_cpu_takes_the_batch_in_chunks_of_whole_images(monkeypatch):
     assert_within_rounding(run_conv(cpu, case, *inputs), run_conv(reference, case, *inputs), case, inputs, "chunks")
 
 
+def columns_shape(module, case):
+    return module.conv2d_columns_shape(case.x_shape, case.weight_shape, case.out_shape[2:], case.groups)
+
+
 @pytest.mark.parametrize("module", [reference, cpu], ids=["reference", "cpu"])
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_backward_reads_the_columns_the_forward_kept(case, module):
@@ -167,7 +171,7 @@ def test_backward_reads_the_columns_the_forward_kept(case, module):
     between the forward and the backward."""
     x, weight, bias, dy = conv_inputs(case)
     expected = run_conv(module, case, x, weight, bias, dy)
-    columns = np.full(module.conv2d_columns_shape(x, weight, *case.arguments()), np.nan, x.dtype)
+    columns = np.full(columns_shape(module, case), np.nan, x.dtype)
     y = np.full(case.out_shape, np.nan, x.dtype)
     module.conv2d_forward(x, weight, bias, *case.arguments(), y, columns)
     got = {"y": y, "dx": np.empty(x.shape, x.dtype), "dweight": np.empty_like(weight)}
@@ -182,26 +186,25 @@ def test_backward_reads_the_columns_the_forward_kept(case, module):
 def test_columns_are_kept_up_to_kept_columns_entries(module, monkeypatch):
     case = SHAPES[4]  # columns (2, 2 * 5 * 5, 3 * 3 * 3) in the reference's layout: 1350 entries
     x, weight, bias, _ = conv_inputs(case)
-    assert module.conv2d_columns_shape(x, weight, *case.arguments()) is not None
+    assert columns_shape(module, case) is not None
     monkeypatch.setattr(_checks_conv, "KEPT_COLUMNS", 1349)
-    assert module.conv2d_columns_shape(x, weight, *case.arguments()) is None
+    assert columns_shape(module, case) is None
     with pytest.raises(ValueError, match="columns must be None"):
         module.conv2d_forward(x, weight, bias, *case.arguments(), np.empty(case.out_shape), np.empty((2, 50, 27)))
 
 
 def test_cpu_keeps_no_columns_for_a_batch_in_chunks(monkeypatch):
     case = ConvCase((5, 3, 6, 7), (4, 3, 3, 2), padding=((1, 0), (1, 1)))
-    x, weight, _, _ = conv_inputs(case)
-    assert cpu_conv.conv2d_columns_shape(x, weight, *case.arguments()) == (1, 18, 5 * 5 * 8)
+    assert columns_shape(cpu_conv, case) == (1, 18, 5 * 5 * 8)
     monkeypatch.setattr(cpu_conv, "COLUMN_ELEMENTS", 2 * 18 * 5 * 8)
-    assert cpu_conv.conv2d_columns_shape(x, weight, *case.arguments()) is None
+    assert columns_shape(cpu_conv, case) is None
 
 
 @pytest.mark.parametrize("module", [reference, cpu], ids=["reference", "cpu"])
 def test_kept_columns_are_checked(module):
     case = SHAPES[4]
     x, weight, bias, dy = conv_inputs(case)
-    shape = module.conv2d_columns_shape(x, weight, *case.arguments())
+    shape = columns_shape(module, case)
     y, dweight = np.empty(case.out_shape), np.empty_like(weight)
     with pytest.raises(ValueError, match="columns must have shape"):
         module.conv2d_forward(x, weight, bias, *case.arguments(), y, np.empty(shape[:-1] + (shape[-1] + 1,)))

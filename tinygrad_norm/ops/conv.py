@@ -28,7 +28,7 @@ class Conv2d(Function):
         self.arguments = stride, padding, dilation, groups
         oh, ow = self.kernels.output_hw(x.shape[2:], weight.shape[2:], stride, padding, dilation)
         y = self.xp.empty((x.shape[0], weight.shape[0], oh, ow), x.dtype)
-        columns = self.kernels.conv2d_columns_shape(x, weight, *self.arguments)
+        columns = self.kernels.conv2d_columns_shape(x.shape, weight.shape, (oh, ow), groups)
         self.columns = None if columns is None else self.xp.empty(columns, x.dtype)
         self.kernels.conv2d_forward(x, weight, bias[0] if bias else None, *self.arguments, y, self.columns)
         return y
